@@ -1,0 +1,34 @@
+# The README's commands. `make test` and `make demo` set everything up on a fresh machine.
+VENV ?= .venv
+PYTHON := $(VENV)/bin/python
+PIP := $(PYTHON) -m pip install --quiet --constraint constraints.txt
+STAMP := $(VENV)/.installed
+
+.PHONY: setup system-deps test test-all lint bench clean
+
+setup: system-deps $(STAMP)
+
+system-deps:
+	@bash scripts/install_system_deps.sh
+
+# Reinstall only when the package's requirements change.
+$(STAMP): setup.py constraints.txt
+	test -x $(PYTHON) || python3 -m venv $(VENV)
+	$(PIP) --editable '.[dev]'
+	touch $@
+
+test: setup
+	$(PYTHON) -m pytest
+
+test-all: setup
+	$(PYTHON) -m pytest -m "not gpu"
+
+lint: setup
+	$(VENV)/bin/ruff check pointea tests benchmarks train.py
+	$(VENV)/bin/ruff format --check pointea tests benchmarks train.py
+
+bench: setup
+	$(PYTHON) benchmarks/attention_scaling.py
+
+clean:
+	rm -rf $(VENV) .pytest_cache build *.egg-info

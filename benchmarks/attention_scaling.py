@@ -1,0 +1,194 @@
+"""Forward+backward time and peak memory of each attention block against the number of points.
+
+    python benchmarks/attention_scaling.py [--quick] [--channels 256] [--memory-cap-gb 8]
+
+Each (attention, N) runs in a fresh subprocess so that its peak resident memory is its own.
+Configurations whose estimated footprint exceeds the cap are skipped with a note instead
+of exhausting the machine. Writes a markdown table and a log-log plot to --out.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import platform
+import resource
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+KINDS = ("external", "multihead_external", "offset", "local")
+
+
+def estimate_bytes(kind: str, n: int, channels: int, batch: int) -> int:
+    """Rough upper bound of the block's activations (forward + backward), in bytes."""
+    dense = 24 * batch * n * channels * 4  # linear layers, norms, their gradients
+    if kind == "offset":
+        return dense + 6 * batch * n * n * 4  # energy, softmax, normalised map + grads
+    if kind == "local":
+        return dense + 10 * batch * n * 16 * channels * 4  # (B, N, K, C) tensors
+    if kind == "multihead_external":
+        return 4 * dense
+    return dense
+
+
+def measure(kind: str, n: int, channels: int, batch: int, repeats: int) -> dict:
+    """Run in the child process: time forward+backward, report peak RSS above the start."""
+    import torch
+
+    from pointea.models.attention_stack import build_attention_block
+
+    torch.manual_seed(0)
+    block = build_attention_block(kind, channels, memory_size=64, num_heads=8, local_k=16)
+    x = torch.randn(batch, n, channels, requires_grad=True)
+    pos = torch.rand(batch, n, 3)
+    rss_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    times = []
+    for _ in range(repeats + 1):  # the first run warms up
+        start = time.perf_counter()
+        block(x, pos).sum().backward()
+        times.append(time.perf_counter() - start)
+        x.grad = None
+        block.zero_grad(set_to_none=True)
+    rss_after = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return {"seconds": min(times[1:]), "peak_mb": (rss_after - rss_before) / 1024}
+
+
+def run_child(kind: str, n: int, args: argparse.Namespace) -> dict:
+    cmd = [
+        sys.executable,
+        __file__,
+        "--child",
+        kind,
+        str(n),
+        "--channels",
+        str(args.channels),
+        "--batch",
+        str(args.batch),
+        "--repeats",
+        str(args.repeats),
+    ]
+    done = subprocess.run(cmd, capture_output=True, text=True, check=False)
+    if done.returncode != 0:
+        return {"error": done.stderr.strip().splitlines()[-1] if done.stderr else "failed"}
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def torch_version() -> str:
+    from importlib.metadata import version
+
+    return version("torch")
+
+
+def loglog_slope(points: list[tuple[int, float]]) -> float:
+    """Least-squares slope of log(cost) against log(N): 1 is linear, 2 quadratic."""
+    xs = [math.log(n) for n, _ in points]
+    ys = [math.log(v) for _, v in points]
+    mx, my = statistics.fmean(xs), statistics.fmean(ys)
+    return sum((x - mx) * (y - my) for x, y in zip(xs, ys, strict=True)) / sum(
+        (x - mx) ** 2 for x in xs
+    )
+
+
+def write_report(results: dict, sizes: list[int], args: argparse.Namespace) -> str:
+    lines = [
+        f"C={args.channels}, batch {args.batch}, best of {args.repeats} forward+backward passes,"
+        f" peak RSS above the inputs; cap {args.memory_cap_gb} GiB;"
+        f" {platform.machine()}, {os.cpu_count()} cores, torch {torch_version()}",
+        "",
+        "| N | "
+        + " | ".join(f"{k} ms | {k} MiB" for k in KINDS)
+        + " | offset/external time | offset/external memory |",
+        "|---" * (2 * len(KINDS) + 3) + "|",
+    ]
+    for n in sizes:
+        row = [str(n)]
+        for kind in KINDS:
+            r = results[kind].get(n, {})
+            if "seconds" in r:
+                row += [f"{1000 * r['seconds']:.1f}", f"{r['peak_mb']:.0f}"]
+            else:
+                row += [r.get("note", "-"), ""]
+        ext, off = results["external"].get(n, {}), results["offset"].get(n, {})
+        if "seconds" in ext and "seconds" in off:
+            row += [
+                f"{off['seconds'] / ext['seconds']:.1f}x",
+                f"{off['peak_mb'] / max(ext['peak_mb'], 1):.1f}x",
+            ]
+        else:
+            row += ["", ""]
+        lines.append("| " + " | ".join(row) + " |")
+    lines.append("")
+    for kind in KINDS:
+        pts = [(n, r["seconds"]) for n, r in results[kind].items() if "seconds" in r and n >= 1024]
+        if len(pts) >= 2:
+            lines.append(f"- {kind}: time grows as N^{loglog_slope(pts):.2f} for N >= 1024")
+    return "\n".join(lines)
+
+
+def plot(results: dict, path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(1, 2, figsize=(11, 4.2))
+    for kind in KINDS:
+        pts = sorted((n, r) for n, r in results[kind].items() if "seconds" in r)
+        if not pts:
+            continue
+        ns = [n for n, _ in pts]
+        axes[0].loglog(ns, [r["seconds"] * 1000 for _, r in pts], "o-", label=kind)
+        axes[1].loglog(ns, [max(r["peak_mb"], 1) for _, r in pts], "o-", label=kind)
+    for ax, label in zip(axes, ("forward+backward (ms)", "peak memory (MiB)"), strict=True):
+        ax.set_xlabel("points N")
+        ax.set_ylabel(label)
+        ax.grid(True, which="both", alpha=0.3)
+        ax.legend()
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="two small sizes, one repeat")
+    parser.add_argument("--channels", type=int, default=256)
+    parser.add_argument("--batch", type=int, default=1)
+    parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--memory-cap-gb", type=float, default=8.0)
+    parser.add_argument("--out", type=Path, default=Path(__file__).parent / "results")
+    parser.add_argument("--child", nargs=2, metavar=("KIND", "N"), help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.child:
+        print(
+            json.dumps(
+                measure(args.child[0], int(args.child[1]), args.channels, args.batch, args.repeats)
+            )
+        )
+        return
+    sizes = [256, 512] if args.quick else [256, 512, 1024, 2048, 4096, 8192, 16384]
+    if args.quick:
+        args.repeats = 1
+    results: dict = {kind: {} for kind in KINDS}
+    for kind in KINDS:
+        for n in sizes:
+            need = estimate_bytes(kind, n, args.channels, args.batch)
+            if need > args.memory_cap_gb * 2**30:
+                results[kind][n] = {"note": f"skipped (~{need / 2**30:.0f} GiB)"}
+            else:
+                results[kind][n] = run_child(kind, n, args)
+            print(kind, n, results[kind][n], flush=True)
+    args.out.mkdir(parents=True, exist_ok=True)
+    report = write_report(results, sizes, args)
+    (args.out / "attention_scaling.md").write_text(report + "\n")
+    (args.out / "attention_scaling.json").write_text(json.dumps(results, indent=1))
+    plot(results, args.out / "attention_scaling.png")
+    print(report)
+
+
+if __name__ == "__main__":
+    main()

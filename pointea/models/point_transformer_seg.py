@@ -1,0 +1,90 @@
+"""Point transformer for part segmentation.
+
+"PCT: Point Cloud Transformer", Guo et al., 2021, https://arxiv.org/abs/2012.09688, with
+the attention swappable for external attention ("Beyond Self-attention: External
+Attention using Two Linear Layers for Visual Tasks", https://arxiv.org/abs/2105.02358).
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from pointea.models.attention_stack import AttentionStack
+from pointea.nn import LinearBNAct, NeighborEmbedding
+
+__all__ = ["PointTransformerSeg"]
+
+
+class PointTransformerSeg(nn.Module):
+    """PCT part-segmentation network.
+
+    B batch, N points, C attention width. Per-point embedding (3 -> 64 -> 64), a
+    neighbour embedding at full resolution (every point a centre, k neighbours) to C
+    channels, four attention blocks concatenated and fused to ``fuse_channels``, then per
+    point: its fused feature, the cloud's max- and mean-pooled feature and an embedding of
+    the object category, through an MLP head with dropout.
+
+    Parameters with the defaults (50 parts, 16 categories): 2.45M with external
+    attention, 2.47M with offset attention.
+
+    Shapes:
+        xyz: (B, N, 3); category: (B,) int64 -> logits: (B, N, num_parts)
+    """
+
+    def __init__(
+        self,
+        num_parts: int,
+        num_categories: int,
+        *,
+        attention: str = "external",
+        embed_channels: int = 64,
+        channels: int = 128,
+        k: int = 32,
+        num_blocks: int = 4,
+        fuse_channels: int = 1024,
+        category_channels: int = 64,
+        head_channels: tuple[int, int] = (512, 256),
+        dropout: float = 0.5,
+        memory_size: int = 64,
+        num_heads: int = 8,
+        local_k: int = 16,
+    ) -> None:
+        super().__init__()
+        self.num_parts = num_parts
+        self.num_categories = num_categories
+        self.min_points = k
+        self.embed = nn.Sequential(
+            LinearBNAct(3, embed_channels), LinearBNAct(embed_channels, embed_channels)
+        )
+        self.local = NeighborEmbedding(embed_channels, channels, num_samples=None, k=k)
+        self.attention = AttentionStack(
+            channels,
+            num_blocks,
+            attention=attention,
+            memory_size=memory_size,
+            num_heads=num_heads,
+            local_k=local_k,
+        )
+        self.fuse = LinearBNAct(num_blocks * channels, fuse_channels, act="leaky_relu")
+        self.category_embed = LinearBNAct(num_categories, category_channels, act="leaky_relu")
+        self.head = nn.Sequential(
+            LinearBNAct(3 * fuse_channels + category_channels, head_channels[0]),
+            nn.Dropout(dropout),
+            LinearBNAct(head_channels[0], head_channels[1]),
+            nn.Linear(head_channels[1], num_parts),
+        )
+
+    def forward(self, xyz: torch.Tensor, category: torch.Tensor) -> torch.Tensor:
+        num_points = xyz.shape[1]
+        _, x = self.local(xyz, self.embed(xyz))  # (B, N, C)
+        x = self.fuse(self.attention(x, xyz))  # (B, N, fuse)
+        one_hot = F.one_hot(category, self.num_categories).to(x.dtype)  # (B, num_categories)
+        shape_code = torch.cat(
+            [x.amax(dim=1), x.mean(dim=1), self.category_embed(one_hot)], dim=-1
+        )  # (B, 2 * fuse + category_channels)
+        per_point = torch.cat(
+            [x, shape_code.unsqueeze(1).expand(-1, num_points, -1)], dim=-1
+        )  # (B, N, 3 * fuse + category_channels)
+        return self.head(per_point)  # (B, N, num_parts)

@@ -1,0 +1,54 @@
+"""PCT's sample-and-group neighbour embedding."""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from pointea.nn.mlp import LinearBNAct
+from pointea.ops import farthest_point_sample, gather_points, knn
+
+__all__ = ["NeighborEmbedding"]
+
+
+class NeighborEmbedding(nn.Module):
+    """Sample M centres by FPS, group their K nearest points, MLP, max over the group.
+
+    "PCT: Point Cloud Transformer", Guo et al., 2021, https://arxiv.org/abs/2012.09688
+    B batch, N points, M centres, K neighbours, C in_channels, C' out_channels.
+    Each (centre i, neighbour j) pair gets ``LBR(LBR([f_j - f_i, f_i]))`` and the result
+    is max-pooled over j. With ``num_samples=None`` every point is a centre.
+
+    The first layer is linear in the concatenation, so
+    ``W [f_j - f_i, f_i] = W_a f_j + (W_b - W_a) f_i``: it is applied once per point
+    before grouping instead of once per pair after it (K times fewer multiply-adds; the
+    parameters and the result are those of the concatenated form).
+
+    Shapes:
+        pos: (B, N, 3); x: (B, N, C) -> pos: (B, M, 3), x: (B, M, C')
+    """
+
+    def __init__(
+        self, in_channels: int, out_channels: int, *, num_samples: int | None, k: int = 32
+    ) -> None:
+        super().__init__()
+        self.num_samples = num_samples
+        self.k = k
+        self.first = LinearBNAct(2 * in_channels, out_channels)
+        self.second = LinearBNAct(out_channels, out_channels)
+
+    def forward(self, pos: torch.Tensor, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        num_points = pos.shape[1]
+        if self.num_samples is None:
+            centre_pos, centre_x = pos, x
+        else:
+            centre_idx = farthest_point_sample(pos, self.num_samples)  # (B, M)
+            centre_pos = gather_points(pos, centre_idx)  # (B, M, 3)
+            centre_x = gather_points(x, centre_idx)  # (B, M, C)
+        idx = knn(centre_pos, pos, min(self.k, num_points))  # (B, M, K)
+        w_neighbour, w_centre = self.first.linear.weight.chunk(2, dim=1)  # (C', C) each
+        per_point = x @ w_neighbour.T  # (B, N, C')
+        per_centre = centre_x @ (w_centre - w_neighbour).T  # (B, M, C')
+        h = gather_points(per_point, idx) + per_centre.unsqueeze(2)  # (B, M, K, C')
+        h = self.second(self.first.normalise(h))  # (B, M, K, C')
+        return centre_pos, h.amax(dim=2)  # (B, M, C')

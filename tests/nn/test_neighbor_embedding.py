@@ -1,0 +1,34 @@
+import torch
+
+from pointea.nn import NeighborEmbedding
+from pointea.ops import farthest_point_sample, gather_points, knn
+
+
+def concatenated_form(layer, pos, x):
+    """PCT as written: build [f_j - f_i, f_i] for every pair, then the MLP, then max."""
+    idx = farthest_point_sample(pos, layer.num_samples)
+    centre_pos, centre_x = gather_points(pos, idx), gather_points(x, idx)
+    nbr = gather_points(x, knn(centre_pos, pos, layer.k))  # (B, M, K, C)
+    centre = centre_x.unsqueeze(2).expand_as(nbr)
+    h = layer.second(layer.first(torch.cat([nbr - centre, centre], dim=-1)))
+    return centre_pos, h.amax(dim=2)
+
+
+def test_pre_grouping_trick_equals_concatenation():
+    torch.manual_seed(0)
+    layer = NeighborEmbedding(6, 10, num_samples=16, k=5).double()
+    pos = torch.rand(2, 40, 3, dtype=torch.float64)
+    x = torch.randn(2, 40, 6, dtype=torch.float64)
+    for mode in (layer.train, layer.eval):
+        mode()
+        got_pos, got = layer(pos, x)
+        want_pos, want = concatenated_form(layer, pos, x)
+        torch.testing.assert_close(got_pos, want_pos)
+        torch.testing.assert_close(got, want)
+
+
+def test_full_resolution_keeps_every_point():
+    layer = NeighborEmbedding(4, 8, num_samples=None, k=3).eval()
+    pos = torch.rand(1, 20, 3)
+    out_pos, out = layer(pos, torch.randn(1, 20, 4))
+    assert torch.equal(out_pos, pos) and out.shape == (1, 20, 8)
