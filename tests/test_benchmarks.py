@@ -23,3 +23,10 @@ def test_attention_scaling_quick(tmp_path):
     table = (tmp_path / "attention_scaling.md").read_text()
     assert "| 256 |" in table and "| 512 |" in table
     assert (tmp_path / "attention_scaling.png").stat().st_size > 0
+
+
+def test_data_pipeline_quick(tmp_path):
+    run_quick("data_pipeline.py", tmp_path)
+    result = json.loads((tmp_path / "data_pipeline.json").read_text())
+    assert result["clouds_per_epoch"] == 256
+    assert result["batched_device_clouds_per_s"] > 0 and result["conventional_workers_clouds_per_s"] > 0

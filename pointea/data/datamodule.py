@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import pytorch_lightning as pl
@@ -13,7 +13,7 @@ from pointea.data.errors import DatasetError
 from pointea.data.modelnet40 import ModelNet40H5
 from pointea.data.shapenet_part import ShapeNetPartH5
 from pointea.data.splits import stratified_split
-from pointea.data.synthetic import ensure_synthetic
+from pointea.data.synthetic import SyntheticConfig, ensure_synthetic
 from pointea.data.transforms import Compose, FirstPoints, RandomSubset
 
 __all__ = ["PointCloudDataModule"]
@@ -34,6 +34,7 @@ class PointCloudDataModule(pl.LightningDataModule):
         num_categories: object categories (ShapeNetPart layout), checked likewise.
         builtin: ``"synthetic_cls"``/``"synthetic_parts"`` to generate the built-in data
             into ``root`` in ``prepare_data``.
+        builtin_options: :class:`SyntheticConfig` fields for the generator (sizes, seed).
         download: fetch the release into ``root`` in ``prepare_data`` when it is absent.
         urls: mirror URLs for the download, tried in order.
         val_fraction: ModelNet40 has no validation split: this fraction of train is carved
@@ -59,6 +60,7 @@ class PointCloudDataModule(pl.LightningDataModule):
         batch_size: int = 32,
         eval_batch_size: int | None = None,
         builtin: str | None = None,
+        builtin_options: Mapping[str, int] | None = None,
         download: bool = False,
         urls: Sequence[str] | None = None,
         val_fraction: float = 0.1,
@@ -84,6 +86,7 @@ class PointCloudDataModule(pl.LightningDataModule):
         self.batch_size = batch_size
         self.eval_batch_size = eval_batch_size or batch_size
         self.builtin, self.download, self.urls = builtin, download, list(urls or [])
+        self.builtin_config = SyntheticConfig(**dict(builtin_options or {}))
         self.val_fraction, self.select_on_test = val_fraction, select_on_test
         self.train_split, self.random_subset = train_split, random_subset
         self.train_transform = Compose(
@@ -99,7 +102,7 @@ class PointCloudDataModule(pl.LightningDataModule):
 
     def prepare_data(self) -> None:
         if self.builtin:
-            ensure_synthetic(self.root, self.builtin)
+            ensure_synthetic(self.root, self.builtin, self.builtin_config)
         elif self.download and not self._release_present():
             from pointea.data.download import fetch
 

@@ -37,6 +37,7 @@ class ReleaseSpec:
     folder: str  # the folder the zip extracts to
     urls: tuple[str, ...]  # mirrors, tried in order
     counts: Mapping[str, int]  # shapes per split
+    points: int = 2048  # points stored per shape
     md5: Mapping[str, str] = field(default_factory=dict)  # file name -> md5 hex digest
 
 
@@ -101,7 +102,7 @@ def safe_extract(archive: Path, dest: Path) -> None:
 
 
 def verify_release(folder: Path, spec: ReleaseSpec) -> None:
-    """Check md5 sums, then read every split with the real reader and compare counts."""
+    """Check md5 sums, then read every split with the real reader: counts and point counts."""
     for name, expected in spec.md5.items():
         path = folder / name
         if not path.is_file():
@@ -116,10 +117,15 @@ def verify_release(folder: Path, spec: ReleaseSpec) -> None:
     else:
         from pointea.data.shapenet_part import ShapeNetPartH5 as reader
     for split, count in spec.counts.items():
-        dataset = reader(folder, split, num_points=2048)
+        dataset = reader(folder, split, num_points=1)
         if len(dataset) != count:
             raise DatasetError(
                 f"{folder}: split {split!r} holds {len(dataset)} shapes, expected {count}"
+            )
+        if dataset.points.shape[1] != spec.points:
+            raise DatasetError(
+                f"{folder}: split {split!r} stores {dataset.points.shape[1]} points per shape, "
+                f"expected {spec.points}"
             )
 
 

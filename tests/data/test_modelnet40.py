@@ -26,6 +26,7 @@ def test_reads_shards_in_list_order(modelnet_release):
 
 def test_no_file_handle_survives_init(modelnet_release):
     folder, _ = modelnet_release
+
     def open_files():
         return h5py.h5f.get_obj_ids(types=h5py.h5f.OBJ_FILE)
 

@@ -1,0 +1,117 @@
+import pytest
+import torch
+
+from pointea.data import DatasetError, PointCloudDataModule
+from pointea.data.synthetic import CLASS_NAMES, PART_CATEGORIES
+from pointea.data.transforms import RandomAnisotropicScale, ShufflePoints
+
+SMALL = dict(
+    num_points=128,
+    cls_train_per_class=10,
+    cls_test_per_class=2,
+    parts_train_per_category=4,
+    parts_val_per_category=2,
+    parts_test_per_category=3,
+)
+
+
+def cls_module(root, **kwargs):
+    options = dict(
+        layout="modelnet40",
+        root=str(root),
+        num_points=64,
+        num_classes=len(CLASS_NAMES),
+        batch_size=8,
+        builtin="synthetic_cls",
+        builtin_options=SMALL,
+    )
+    module = PointCloudDataModule(**{**options, **kwargs})
+    module.prepare_data()
+    module.setup("fit")
+    return module
+
+
+def test_classification_splits_are_stratified_and_test_untouched(tmp_path):
+    module = cls_module(tmp_path, val_fraction=0.2)
+    train, val, test = (module.arrays[s]["y"] for s in ("train", "val", "test"))
+    assert torch.bincount(val).tolist() == [2] * len(CLASS_NAMES)
+    assert len(train) == 8 * len(CLASS_NAMES) and len(test) == 2 * len(CLASS_NAMES)
+    assert module.class_names == list(CLASS_NAMES)
+
+
+def test_selecting_on_test_is_explicit(tmp_path):
+    module = cls_module(tmp_path, select_on_test=True)
+    assert torch.equal(module.arrays["val"]["pos"], module.arrays["test"]["pos"])
+    assert len(module.arrays["train"]["y"]) == 10 * len(CLASS_NAMES)
+
+
+def test_batches_have_the_configured_points_and_eval_is_unaugmented(tmp_path):
+    module = cls_module(tmp_path, train_transforms=[RandomAnisotropicScale(), ShufflePoints()])
+    batch = next(iter(module.train_dataloader()))
+    assert batch["pos"].shape == (8, 64, 3) and batch["y"].shape == (8,)
+    val = next(iter(module.val_dataloader()))
+    assert torch.equal(val["pos"], module.arrays["val"]["pos"][:8, :64])  # first points, in order
+    assert len(module.test_dataloader()) == 4  # 26 test shapes in batches of 8, last kept
+
+
+def test_worker_loader_matches_device_loader(tmp_path):
+    device = cls_module(tmp_path, train_transforms=[RandomAnisotropicScale()])
+    workers = cls_module(
+        tmp_path, train_transforms=[RandomAnisotropicScale()], loader="workers", num_workers=0
+    )
+    for a, b in zip(device.train_dataloader(), workers.train_dataloader(), strict=True):
+        assert torch.equal(a["y"], b["y"])
+        torch.testing.assert_close(a["pos"], b["pos"])
+
+
+def test_config_facts_are_checked_against_the_release(tmp_path):
+    with pytest.raises(DatasetError, match=r"data.num_classes=40 but .*shape_names.txt defines 13"):
+        cls_module(tmp_path, num_classes=40)
+
+
+def test_segmentation_module(tmp_path):
+    num_parts = sum(len(p) for _, _, p in PART_CATEGORIES)
+    module = PointCloudDataModule(
+        layout="shapenetpart",
+        root=str(tmp_path),
+        num_points=100,
+        num_classes=num_parts,
+        num_categories=4,
+        batch_size=4,
+        builtin="synthetic_parts",
+        builtin_options=SMALL,
+        random_subset=True,
+    )
+    module.prepare_data()
+    module.setup("fit")
+    batch = next(iter(module.train_dataloader()))
+    assert (
+        batch["pos"].shape == (4, 100, 3)
+        and batch["y"].shape == (4, 100)
+        and batch["category"].shape == (4,)
+    )
+    for i in range(4):  # random subset keeps each point's own label
+        parts = module.category_parts[int(batch["category"][i])]
+        assert set(batch["y"][i].tolist()) <= set(parts)
+    assert len(module.arrays["val"]["y"]) == 8 and len(module.arrays["test"]["y"]) == 12
+    with pytest.raises(DatasetError, match="data.num_categories=16"):
+        bad = PointCloudDataModule(
+            layout="shapenetpart",
+            root=str(tmp_path),
+            num_points=100,
+            num_classes=num_parts,
+            num_categories=16,
+            builtin="synthetic_parts",
+            builtin_options=SMALL,
+        )
+        bad.prepare_data()
+        bad.setup("fit")
+
+
+def test_bad_layout_and_loader_are_named():
+    with pytest.raises(ValueError, match="data.layout must be one of"):
+        PointCloudDataModule(layout="s3dis", root=".", num_points=1, num_classes=1)
+    with pytest.raises(ValueError, match="data.loader must be"):
+        PointCloudDataModule(
+            layout="modelnet40", root=".", num_points=1, num_classes=1, loader="ray"
+        )
