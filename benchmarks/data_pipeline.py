@@ -37,16 +37,20 @@ class NumpyAugmentedClouds(Dataset):
 
     def __init__(self, points: np.ndarray, labels: np.ndarray, num_points: int) -> None:
         self.points, self.labels, self.num_points = points, labels, num_points
+        self.rng: np.random.Generator | None = None  # made in each worker process
 
     def __len__(self) -> int:
         return len(self.labels)
 
     def __getitem__(self, index: int):
+        if self.rng is None:  # torch seeds every worker differently
+            self.rng = np.random.default_rng(torch.initial_seed() % 2**32)
+        rng = self.rng
         pts = self.points[index, : self.num_points].copy()
-        pts = pts * np.random.uniform(2 / 3, 3 / 2, size=(1, 3)) + np.random.uniform(-0.2, 0.2, size=(1, 3))
-        drop = np.random.random(self.num_points) <= np.random.random() * 0.875
+        pts = pts * rng.uniform(2 / 3, 3 / 2, size=(1, 3)) + rng.uniform(-0.2, 0.2, size=(1, 3))
+        drop = rng.random(self.num_points) <= rng.random() * 0.875
         pts[drop] = pts[0]
-        np.random.shuffle(pts)
+        rng.shuffle(pts)
         return pts.astype(np.float32), self.labels[index]
 
 
@@ -58,7 +62,9 @@ def time_epochs(loader, epochs: int, device: torch.device) -> float:
             loader.sampler.set_epoch(epoch)
         start = time.perf_counter()
         for batch in loader:
-            pos = batch["pos"] if isinstance(batch, dict) else batch[0].to(device, non_blocking=True)
+            pos = (
+                batch["pos"] if isinstance(batch, dict) else batch[0].to(device, non_blocking=True)
+            )
             pos.sum().item()  # force the work (and the transfer) to finish
         best = min(best, time.perf_counter() - start)
     return best
@@ -87,9 +93,26 @@ def main() -> None:
     labels = train.labels.repeat(tiles)[: args.size]
     epochs = 1 if args.quick else 3
 
-    recipe = Compose([FirstPoints(1024), RandomAnisotropicScale(), RandomTranslate(), RandomPointDropout(), ShufflePoints()])
+    recipe = Compose(
+        [
+            FirstPoints(1024),
+            RandomAnisotropicScale(),
+            RandomTranslate(),
+            RandomPointDropout(),
+            ShufflePoints(),
+        ]
+    )
     on_device = {"pos": points.to(device), "y": labels.to(device)}
-    batched = DeviceBatches(on_device, args.batch_size, transform=recipe, shuffle=True, drop_last=True, seed=0, rank=0, world_size=1)
+    batched = DeviceBatches(
+        on_device,
+        args.batch_size,
+        transform=recipe,
+        shuffle=True,
+        drop_last=True,
+        seed=0,
+        rank=0,
+        world_size=1,
+    )
     batched_s = time_epochs(batched, epochs, device)
 
     conventional = DataLoader(
@@ -101,7 +124,9 @@ def main() -> None:
 
     clouds = (args.size // args.batch_size) * args.batch_size
     result = {
-        "device": torch.cuda.get_device_name(device) if device.type == "cuda" else f"cpu ({os.cpu_count()} cores)",
+        "device": torch.cuda.get_device_name(device)
+        if device.type == "cuda"
+        else f"cpu ({os.cpu_count()} cores)",
         "clouds_per_epoch": clouds,
         "batched_device_clouds_per_s": round(clouds / batched_s),
         "conventional_workers_clouds_per_s": round(clouds / conventional_s),

@@ -29,4 +29,7 @@ def test_data_pipeline_quick(tmp_path):
     run_quick("data_pipeline.py", tmp_path)
     result = json.loads((tmp_path / "data_pipeline.json").read_text())
     assert result["clouds_per_epoch"] == 256
-    assert result["batched_device_clouds_per_s"] > 0 and result["conventional_workers_clouds_per_s"] > 0
+    assert (
+        result["batched_device_clouds_per_s"] > 0
+        and result["conventional_workers_clouds_per_s"] > 0
+    )

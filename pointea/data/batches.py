@@ -68,6 +68,7 @@ class _Sharded:
         self.shuffle, self.drop_last = shuffle, drop_last
         self.seed, self.rank, self.world_size = seed, rank, world_size
         self.sampler = _EpochSampler()
+        self.batch_sampler = None  # Lightning inspects DataLoader-like attributes
 
     def _order(self) -> torch.Tensor:
         return epoch_order(
@@ -99,7 +100,8 @@ class DeviceBatches(_Sharded):
     copied between host and device, and the stored tensors are never modified.
 
     Shapes:
-        arrays: {"pos": (S, P, 3), "y": (S,) or (S, P), ...} -> batches of B rows
+        arrays: {"pos": (S, P, 3), "y": (S,) or (S, P), ...} -> batches of B rows, plus
+        "index": (B,) the rows' positions in ``arrays``
     """
 
     def __init__(self, arrays: Batch, batch_size: int, **kwargs) -> None:
@@ -113,6 +115,7 @@ class DeviceBatches(_Sharded):
         for start in range(0, len(self) * self.batch_size, self.batch_size):
             idx = order[start : start + self.batch_size]
             batch = {key: value[idx] for key, value in self.arrays.items()}
+            batch["index"] = idx
             yield self.transform(batch, generator) if self.transform else batch
 
 
@@ -126,7 +129,7 @@ class _Rows(Dataset):
         return len(self.arrays["pos"])
 
     def __getitem__(self, index: int) -> Batch:
-        return {key: value[index] for key, value in self.arrays.items()}
+        return {**{key: value[index] for key, value in self.arrays.items()}, "index": index}
 
 
 class WorkerBatches(_Sharded):

@@ -115,6 +115,34 @@ class PointCloudDataModule(pl.LightningDataModule):
             for p in (self.root, self.root / folder)
         )
 
+    def read_tables(self) -> None:
+        """Fill ``class_names`` (and the part table) from the release's small text files,
+        without loading shards: what a task needs to be built before ``setup``."""
+        if self.layout == "modelnet40":
+            self.class_names = ModelNet40H5.read_class_names(self.root)
+            self._check_fact(
+                "num_classes",
+                self.num_classes,
+                len(self.class_names),
+                self.root / "shape_names.txt",
+            )
+        else:
+            self.category_names, self.category_parts = ShapeNetPartH5.read_part_table(self.root)
+            self.class_names = self.category_names
+            num_parts = sum(len(p) for p in self.category_parts)
+            self._check_fact(
+                "num_classes",
+                self.num_classes,
+                num_parts,
+                self.root / "overallid_to_catid_partid.json",
+            )
+            self._check_fact(
+                "num_categories",
+                self.num_categories,
+                len(self.category_names),
+                self.root / "all_object_categories.txt",
+            )
+
     # --- loading --------------------------------------------------------------------------
 
     def setup(self, stage: str | None = None) -> None:

@@ -58,6 +58,18 @@ class ModelNet40H5(Dataset):
         self.points = torch.from_numpy(arrays["data"].astype(np.float32, copy=False))
         self.labels = torch.from_numpy(labels)
 
+    @classmethod
+    def read_class_names(cls, root: str | Path) -> list[str]:
+        """The class table ``shape_names.txt`` of the release under ``root`` (no shards read)."""
+        folder = find_release(
+            root, cls.folder, "shape_names.txt", "python -m pointea.data.download modelnet40"
+        )
+        names_file = folder / "shape_names.txt"
+        names = [line.strip() for line in names_file.read_text().splitlines() if line.strip()]
+        if not names:
+            raise DatasetError(f"{names_file} lists no class")
+        return names
+
     @property
     def num_classes(self) -> int:
         return len(self.class_names)

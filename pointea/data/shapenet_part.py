@@ -35,15 +35,10 @@ class ShapeNetPartH5(Dataset):
     def __init__(self, root: str | Path, split: str = "train", num_points: int = 2048) -> None:
         if split not in self.splits:
             raise DatasetError(f"ShapeNetPart split must be one of {self.splits}, got {split!r}")
-        self.root = find_release(
-            root,
-            self.folder,
-            "all_object_categories.txt",
-            "python -m pointea.data.download shapenetpart",
-        )
+        self.root = self._find(root)
         self.split = split
         self.num_points = num_points
-        self.category_names, self.category_parts = self._read_part_table()
+        self.category_names, self.category_parts = self.read_part_table(self.root)
         shards = []
         for name in ("train", "val") if split == "trainval" else (split,):
             shards += read_list_file(self.root / f"{name}_hdf5_file_list.txt")
@@ -57,13 +52,21 @@ class ShapeNetPartH5(Dataset):
         self.parts = torch.from_numpy(parts)
         self.categories = torch.from_numpy(categories)
 
-    def _read_part_table(self) -> tuple[list[str], list[list[int]]]:
-        names_file = self.root / "all_object_categories.txt"
+    @classmethod
+    def _find(cls, root: str | Path) -> Path:
+        hint = "python -m pointea.data.download shapenetpart"
+        return find_release(root, cls.folder, "all_object_categories.txt", hint)
+
+    @classmethod
+    def read_part_table(cls, root: str | Path) -> tuple[list[str], list[list[int]]]:
+        """Category names and each category's global part ids (no shards read)."""
+        folder = cls._find(root)
+        names_file = folder / "all_object_categories.txt"
         rows = [line.split() for line in names_file.read_text().splitlines() if line.strip()]
         if not rows or any(len(row) != 2 for row in rows):
             raise DatasetError(f"{names_file}: expected 'name synset' on every line")
         synsets = {synset: i for i, (_, synset) in enumerate(rows)}
-        table_file = self.root / "overallid_to_catid_partid.json"
+        table_file = folder / "overallid_to_catid_partid.json"
         if not table_file.is_file():
             raise DatasetError(f"part table {table_file} is missing")
         table = json.loads(table_file.read_text())

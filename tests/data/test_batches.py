@@ -43,7 +43,7 @@ def test_device_batches_cover_each_sample_once_and_follow_set_epoch():
     seen = torch.cat([b["y"] for b in loader])
     assert len(loader) == 5 and sorted(seen.tolist()) == list(range(23))
     for b in loader:
-        assert torch.equal(b["pos"], data["pos"][b["y"]])
+        assert torch.equal(b["pos"], data["pos"][b["y"]]) and torch.equal(b["index"], b["y"])
     again = torch.cat([b["y"] for b in loader])
     loader.sampler.set_epoch(1)
     assert torch.equal(seen, again) and not torch.equal(seen, torch.cat([b["y"] for b in loader]))
@@ -68,5 +68,5 @@ def test_worker_path_gives_the_same_batches_as_the_device_path():
     workers = list(WorkerBatches(data, 4, device=torch.device("cpu"), num_workers=0, **common))
     assert len(device) == len(workers) == 3
     for a, b in zip(device, workers, strict=True):
-        assert torch.equal(a["y"], b["y"])
+        assert torch.equal(a["y"], b["y"]) and torch.equal(a["index"], b["index"])
         torch.testing.assert_close(a["pos"], b["pos"])

@@ -1,0 +1,142 @@
+"""Train and test: ``python train.py task=cls data=modelnet40`` (Hydra overrides follow).
+
+``mode=fit`` (default) trains, then tests the best checkpoint; ``mode=test ckpt_path=PATH``
+only tests. Every run writes into its own output folder: the resolved config,
+checkpoints (best and last), CSV and TensorBoard logs, and ``metrics.json``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+import hydra
+import pytorch_lightning as pl
+from hydra.core.hydra_config import HydraConfig
+from hydra.utils import instantiate
+from omegaconf import DictConfig, OmegaConf
+
+from pointea.cli.run_config import ConfigError, check_checkpoint, check_task_and_data, run_metadata
+from pointea.data import DatasetError
+from pointea.tasks import EpochLog
+from pointea.tasks.checkpoint_io import AtomicCheckpointIO, load_checkpoint
+
+__all__ = ["main", "run"]
+
+CONFIGS = Path(__file__).resolve().parents[2] / "configs"
+
+
+def _build_task(cfg: DictConfig, datamodule, metadata: dict) -> pl.LightningModule:
+    network = instantiate(metadata["model"])
+    specific = (
+        {"num_classes": metadata["num_classes"]}
+        if cfg.task.name == "cls"
+        else {
+            "category_parts": metadata["category_parts"],
+            "category_names": datamodule.category_names,
+        }
+    )
+    # A partial: keyword arguments passed to instantiate() would be converted to configs.
+    build = instantiate(cfg.task.module, _partial_=True)
+    return build(
+        model=network,
+        optimizer=instantiate(cfg.optim.optimizer),
+        scheduler=instantiate(cfg.optim.scheduler) if cfg.optim.get("scheduler") else None,
+        compile=cfg.compile,
+        metadata=metadata,
+        **specific,
+    )
+
+
+def _write_json(path: Path, data: dict) -> None:
+    tmp = path.with_suffix(".json.tmp")
+    tmp.write_text(json.dumps(data, indent=1, sort_keys=True))
+    os.replace(tmp, path)
+
+
+def _print_table(metrics: dict[str, float], title: str) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(title=title)
+    table.add_column("metric")
+    table.add_column("value", justify="right")
+    for name, value in sorted(metrics.items()):
+        table.add_row(name, f"{value:.4f}")
+    Console(width=100).print(table)
+
+
+def run(cfg: DictConfig, callbacks: Sequence[pl.Callback] = ()) -> dict[str, float]:
+    """Fit and/or test as the config says; returns the final test metrics."""
+    check_task_and_data(cfg)
+    pl.seed_everything(cfg.seed, workers=True)
+    output = Path(HydraConfig.get().runtime.output_dir)
+    datamodule = instantiate(cfg.data)
+    datamodule.prepare_data()
+    datamodule.read_tables()
+    metadata = run_metadata(cfg, datamodule.class_names, datamodule.category_parts)
+    if cfg.ckpt_path:
+        stored = load_checkpoint(cfg.ckpt_path)
+        check_checkpoint(cfg.ckpt_path, stored, metadata, cfg.mode)
+        metadata["model"] = stored["pointea"]["model"]  # test the network that was trained
+    task = _build_task(cfg, datamodule, metadata)
+
+    checkpoints = pl.callbacks.ModelCheckpoint(
+        dirpath=output / "checkpoints",
+        filename="best-epoch{epoch:03d}",
+        monitor=task.monitor,
+        mode="max",
+        save_last=True,
+        auto_insert_metric_name=False,
+    )
+    interactive = sys.stdout.isatty()
+    progress = [pl.callbacks.RichProgressBar()] if interactive else [EpochLog()]
+    extra = [instantiate(c) for c in cfg.get("callbacks", {}).values()]
+    trainer: pl.Trainer = instantiate(
+        cfg.trainer,
+        default_root_dir=str(output),
+        logger=[
+            pl.loggers.CSVLogger(output, name="", version="csv"),
+            pl.loggers.TensorBoardLogger(output, name="", version="tensorboard"),
+        ],
+        callbacks=[checkpoints, *progress, *extra, *callbacks],
+        plugins=[AtomicCheckpointIO()],
+        enable_progress_bar=interactive,
+    )
+    if trainer.is_global_zero:
+        output.mkdir(parents=True, exist_ok=True)
+        OmegaConf.save(cfg, output / "config.yaml", resolve=True)
+
+    test_ckpt = cfg.ckpt_path
+    if cfg.mode == "fit":
+        trainer.fit(task, datamodule=datamodule, ckpt_path=cfg.ckpt_path, weights_only=True)
+        test_ckpt = checkpoints.best_model_path or checkpoints.last_model_path or None
+    results = trainer.test(
+        task, datamodule=datamodule, ckpt_path=test_ckpt, weights_only=True, verbose=False
+    )
+    metrics = {k: float(v) for k, v in results[0].items()}
+    if trainer.is_global_zero:
+        _write_json(output / "metrics.json", {"checkpoint": str(test_ckpt), "metrics": metrics})
+        _print_table(metrics, f"test metrics ({cfg.task.name}, {Path(str(test_ckpt)).name})")
+        print(f"outputs: {output}")
+    return metrics
+
+
+@hydra.main(version_base="1.3", config_path=str(CONFIGS), config_name="train")
+def _hydra_main(cfg: DictConfig) -> None:
+    try:
+        run(cfg)
+    except (ConfigError, DatasetError, FileNotFoundError) as err:
+        print(f"error: {err}", file=sys.stderr)
+        sys.exit(2)
+
+
+def main() -> None:
+    _hydra_main()
+
+
+if __name__ == "__main__":
+    main()

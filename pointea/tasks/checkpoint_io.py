@@ -1,0 +1,49 @@
+"""Checkpoint files written to a temporary file first and renamed into place."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import torch
+from pytorch_lightning.plugins.io import TorchCheckpointIO
+
+__all__ = ["AtomicCheckpointIO", "load_checkpoint"]
+
+
+class AtomicCheckpointIO(TorchCheckpointIO):
+    """An interrupted save leaves the previous checkpoint of that name intact: the new one is
+    written beside it and moved over it with an atomic rename only once complete."""
+
+    def save_checkpoint(self, checkpoint: dict[str, Any], path, storage_options=None) -> None:
+        path = Path(path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+        try:
+            with os.fdopen(fd, "wb") as f:
+                torch.save(checkpoint, f)
+                f.flush()
+                os.fsync(f.fileno())
+            os.replace(tmp, path)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
+
+    def load_checkpoint(self, path, map_location=None, weights_only=None) -> dict[str, Any]:
+        return load_checkpoint(path, map_location)
+
+
+def load_checkpoint(path, map_location=None) -> dict[str, Any]:
+    """Load a checkpoint as plain data only: ``weights_only=True``, never arbitrary pickles."""
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"checkpoint {path} does not exist")
+    try:
+        return torch.load(path, map_location=map_location or "cpu", weights_only=True)
+    except Exception as err:
+        raise ValueError(
+            f"{path} is not a checkpoint pointea can load safely (weights_only=True refused it: "
+            f"{type(err).__name__}: {str(err).splitlines()[0]})"
+        ) from err

@@ -1,0 +1,86 @@
+"""ShapeNetPart's part-IoU protocol (instance and class mIoU), synced across ranks."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import torch
+from torchmetrics import Metric
+
+__all__ = ["PartIoU", "category_part_mask", "restrict_to_category", "shape_ious"]
+
+
+def category_part_mask(category_parts: Sequence[Sequence[int]], num_parts: int) -> torch.Tensor:
+    """(num_categories, num_parts) bool: which global part ids belong to each category."""
+    mask = torch.zeros(len(category_parts), num_parts, dtype=torch.bool)
+    for category, parts in enumerate(category_parts):
+        mask[category, list(parts)] = True
+    return mask
+
+
+def restrict_to_category(
+    logits: torch.Tensor, category: torch.Tensor, mask: torch.Tensor
+) -> torch.Tensor:
+    """Predictions among the parts of each shape's known category.
+
+    Shapes:
+        logits: (B, N, P); category: (B,); mask: (num_categories, P) -> (B, N) int64
+    """
+    allowed = mask[category].unsqueeze(1)  # (B, 1, P)
+    return logits.masked_fill(~allowed, float("-inf")).argmax(-1)
+
+
+def shape_ious(
+    pred: torch.Tensor, target: torch.Tensor, category: torch.Tensor, mask: torch.Tensor
+) -> torch.Tensor:
+    """Mean IoU over each shape's category parts; a part absent from both counts as 1.
+
+    Shapes:
+        pred, target: (B, N) global part ids; category: (B,); mask: (num_categories, P) -> (B,)
+    """
+    num_parts = mask.shape[1]
+    parts = torch.arange(num_parts, device=pred.device)
+    pred_hot = pred.unsqueeze(-1) == parts  # (B, N, P)
+    target_hot = target.unsqueeze(-1) == parts
+    inter = (pred_hot & target_hot).sum(1).double()  # (B, P)
+    union = (pred_hot | target_hot).sum(1).double()
+    iou = torch.where(union == 0, torch.ones_like(union), inter / union.clamp_min(1))
+    allowed = mask[category]  # (B, P)
+    return (iou * allowed).sum(1) / allowed.sum(1)
+
+
+class PartIoU(Metric):
+    """Instance mIoU (mean over shapes), class mIoU (mean over categories of their mean shape
+    IoU, categories with test shapes only) and per-category IoU.
+
+    Shapes:
+        update(pred (B, N), target (B, N), category (B,)); compute() -> dict
+    """
+
+    full_state_update = False
+
+    def __init__(self, category_parts: Sequence[Sequence[int]]) -> None:
+        super().__init__()
+        num_parts = sum(len(p) for p in category_parts)
+        self.register_buffer(
+            "mask", category_part_mask(category_parts, num_parts), persistent=False
+        )
+        categories = len(category_parts)
+        self.add_state("iou_sum", torch.zeros(categories, dtype=torch.double), dist_reduce_fx="sum")
+        self.add_state("count", torch.zeros(categories, dtype=torch.long), dist_reduce_fx="sum")
+
+    def update(self, pred: torch.Tensor, target: torch.Tensor, category: torch.Tensor) -> None:
+        ious = shape_ious(pred, target, category, self.mask)
+        self.iou_sum.index_add_(0, category, ious)
+        self.count += torch.bincount(category, minlength=len(self.count))
+
+    def compute(self) -> dict[str, torch.Tensor]:
+        present = self.count > 0
+        per_category = self.iou_sum / self.count.clamp_min(1)
+        return {
+            "instance_miou": self.iou_sum.sum() / self.count.sum().clamp_min(1),
+            "class_miou": per_category[present].mean(),
+            "per_category": torch.where(
+                present, per_category, torch.full_like(per_category, float("nan"))
+            ),
+        }

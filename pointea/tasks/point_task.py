@@ -1,0 +1,97 @@
+"""What the classification and segmentation tasks share: optimiser wiring, test-time voting,
+and the run metadata and RNG state that checkpoints carry as plain data."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any
+
+import pytorch_lightning as pl
+import torch
+from torch import nn
+
+__all__ = ["PointTask"]
+
+OptimizerFactory = Callable[[Iterable[nn.Parameter]], torch.optim.Optimizer]
+SchedulerFactory = Callable[[torch.optim.Optimizer], torch.optim.lr_scheduler.LRScheduler]
+Batch = dict[str, torch.Tensor]
+
+
+class PointTask(pl.LightningModule):
+    """Base of the tasks. The network is passed in; the task never builds data.
+
+    Args:
+        model: the network.
+        optimizer: ``params -> Optimizer`` (a Hydra ``_partial_``).
+        scheduler: ``optimizer -> LRScheduler`` stepped once per epoch, or None.
+        votes: test-time voting: average the logits of the plain batch and ``votes - 1``
+            copies passed through ``vote_transform``; reported separately. 1 = off.
+        compile: compile the network's forward with ``torch.compile``.
+        metadata: plain data stored in every checkpoint under ``"pointea"`` (task name,
+            model configuration, class table), so a checkpoint describes itself.
+    """
+
+    monitor = ""  # the validation metric that selects the best checkpoint (maximised)
+
+    def __init__(
+        self,
+        model: nn.Module,
+        optimizer: OptimizerFactory,
+        scheduler: SchedulerFactory | None = None,
+        *,
+        votes: int = 1,
+        vote_transform: Callable[[Batch, torch.Generator | None], Batch] | None = None,
+        compile: bool = False,
+        metadata: Mapping[str, Any] | None = None,
+    ) -> None:
+        super().__init__()
+        if votes < 1:
+            raise ValueError(f"task.votes must be >= 1, got {votes}")
+        if votes > 1 and vote_transform is None:
+            raise ValueError("task.votes > 1 needs a task.vote_transform to make the copies")
+        self.model = model
+        if compile:
+            model.compile()  # in place: parameter names and checkpoints stay unchanged
+        self.optimizer_factory, self.scheduler_factory = optimizer, scheduler
+        self.votes, self.vote_transform = votes, vote_transform
+        self.metadata = dict(metadata or {})
+
+    def configure_optimizers(self):
+        optimizer = self.optimizer_factory(self.parameters())
+        if self.scheduler_factory is None:
+            return optimizer
+        scheduler = self.scheduler_factory(optimizer)
+        return {
+            "optimizer": optimizer,
+            "lr_scheduler": {"scheduler": scheduler, "interval": "epoch"},
+        }
+
+    def predict_logits(self, batch: Batch) -> torch.Tensor:
+        raise NotImplementedError
+
+    def voted_logits(self, batch: Batch, generator: torch.Generator) -> torch.Tensor:
+        """Mean logits over the plain batch and ``votes - 1`` augmented copies."""
+        total = self.predict_logits(batch)
+        for _ in range(self.votes - 1):
+            total = total + self.predict_logits(self.vote_transform(batch, generator))
+        return total / self.votes
+
+    def vote_generator(self) -> torch.Generator:
+        """Fixed-seed generator so that voted metrics are reproducible."""
+        return torch.Generator(device=self.device).manual_seed(1234 + self.global_rank)
+
+    # --- checkpoints: plain data only, loadable with weights_only=True ---------------------
+
+    def on_save_checkpoint(self, checkpoint: dict[str, Any]) -> None:
+        checkpoint["pointea"] = self.metadata
+        checkpoint["rng_state"] = {"torch": torch.get_rng_state()}
+        if torch.cuda.is_available():
+            checkpoint["rng_state"]["cuda"] = torch.cuda.get_rng_state_all()
+
+    def on_load_checkpoint(self, checkpoint: dict[str, Any]) -> None:
+        # Restoring the global RNG makes dropout after a resume match an uninterrupted run.
+        state = checkpoint.get("rng_state", {})
+        if "torch" in state:
+            torch.set_rng_state(state["torch"])
+        if "cuda" in state and torch.cuda.is_available():
+            torch.cuda.set_rng_state_all(state["cuda"])

@@ -1,0 +1,113 @@
+"""Part segmentation: per-point cross-entropy, ShapeNetPart's instance and class mIoU."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import torch
+import torch.nn.functional as F
+
+from pointea.tasks.part_iou import PartIoU, restrict_to_category
+from pointea.tasks.point_task import Batch, PointTask
+
+__all__ = ["SegmentationTask"]
+
+
+class SegmentationTask(PointTask):
+    """Train and evaluate ``(xyz (B, N, 3), category (B,)) -> logits (B, N, num_parts)``.
+
+    At evaluation each shape's logits are restricted to the parts of its category. Logs
+    ``train/loss``, ``val/loss``, ``val/instance_miou``, ``val/class_miou``,
+    ``test/instance_miou``, ``test/class_miou``, ``test/iou/<category>`` and, with voting
+    on, the same test metrics with a ``_vote`` suffix.
+    """
+
+    monitor = "val/instance_miou"
+
+    def __init__(
+        self,
+        *args,
+        category_parts: Sequence[Sequence[int]],
+        category_names: Sequence[str],
+        label_smoothing: float = 0.0,
+        **kwargs,
+    ) -> None:
+        super().__init__(*args, **kwargs)
+        if len(category_names) != len(category_parts):
+            raise ValueError(
+                f"{len(category_names)} category names for {len(category_parts)} part lists"
+            )
+        self.category_names = list(category_names)
+        self.num_parts = sum(len(p) for p in category_parts)
+        self.label_smoothing = label_smoothing
+        self.val_iou = PartIoU(category_parts)
+        self.test_iou = PartIoU(category_parts)
+        self.test_vote_iou = PartIoU(category_parts)
+        self.test_per_category: torch.Tensor | None = None
+
+    def predict_logits(self, batch: Batch) -> torch.Tensor:
+        return self.model(batch["pos"], batch["category"])
+
+    def _loss(self, logits: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+        return F.cross_entropy(
+            logits.float().reshape(-1, self.num_parts),
+            target.reshape(-1),
+            label_smoothing=self.label_smoothing,
+        )
+
+    def _predict(self, logits: torch.Tensor, batch: Batch) -> torch.Tensor:
+        return restrict_to_category(logits, batch["category"], self.val_iou.mask)
+
+    def training_step(self, batch: Batch, batch_idx: int) -> torch.Tensor:
+        loss = self._loss(self.predict_logits(batch), batch["y"])
+        self.log(
+            "train/loss",
+            loss,
+            on_step=True,
+            on_epoch=True,
+            prog_bar=True,
+            batch_size=len(batch["y"]),
+        )
+        return loss
+
+    def validation_step(self, batch: Batch, batch_idx: int) -> None:
+        logits = self.predict_logits(batch)
+        self.val_iou.update(self._predict(logits, batch), batch["y"], batch["category"])
+        self.log(
+            "val/loss",
+            self._loss(logits, batch["y"]),
+            on_epoch=True,
+            sync_dist=True,
+            batch_size=len(batch["y"]),
+        )
+
+    def on_validation_epoch_end(self) -> None:
+        metrics = self.val_iou.compute()
+        self.log("val/instance_miou", metrics["instance_miou"].float(), prog_bar=True)
+        self.log("val/class_miou", metrics["class_miou"].float())
+        self.val_iou.reset()
+
+    def on_test_epoch_start(self) -> None:
+        self._vote_generator = self.vote_generator()
+
+    def test_step(self, batch: Batch, batch_idx: int) -> None:
+        logits = self.predict_logits(batch)
+        self.test_iou.update(self._predict(logits, batch), batch["y"], batch["category"])
+        if self.votes > 1:
+            voted = self.voted_logits(batch, self._vote_generator)
+            self.test_vote_iou.update(self._predict(voted, batch), batch["y"], batch["category"])
+
+    def _log_test(self, metric: PartIoU, suffix: str) -> torch.Tensor:
+        metrics = metric.compute()
+        self.log(f"test/instance_miou{suffix}", metrics["instance_miou"].float())
+        self.log(f"test/class_miou{suffix}", metrics["class_miou"].float())
+        for name, value in zip(self.category_names, metrics["per_category"], strict=True):
+            if not torch.isnan(value):
+                self.log(f"test/iou/{name}{suffix}", value.float())
+        metric.reset()
+        return metrics["per_category"].detach().cpu()
+
+    def on_test_epoch_end(self) -> None:
+        self.test_per_category = self._log_test(self.test_iou, "")
+        if self.votes > 1:
+            self._log_test(self.test_vote_iou, "_vote")

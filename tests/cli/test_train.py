@@ -1,0 +1,201 @@
+"""train.py end to end on tiny configs: outputs, checkpoints, resume, refusals."""
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+
+import pytest
+import pytorch_lightning as pl
+import torch
+from cli_helpers import ROOT, compose_train, tiny_overrides
+
+from pointea.cli.run_config import ConfigError
+from pointea.cli.train import run
+from pointea.tasks.checkpoint_io import AtomicCheckpointIO, load_checkpoint
+
+
+@pytest.fixture(scope="module")
+def data_root(tmp_path_factory):
+    return tmp_path_factory.mktemp("data")
+
+
+@pytest.fixture(scope="module")
+def trained_cls(tmp_path_factory, data_root):
+    """One tiny classification run, shared by the tests that read its outputs."""
+    out = tmp_path_factory.mktemp("cls_run")
+    metrics = run(compose_train(tiny_overrides(data_root / "cls", epochs=2), out))
+    return out, metrics
+
+
+def test_fit_writes_every_output_and_tests_the_best_checkpoint(trained_cls):
+    out, metrics = trained_cls
+    assert set(metrics) == {"test/oa", "test/macc"} and 0 <= metrics["test/oa"] <= 1
+    saved = json.loads((out / "metrics.json").read_text())
+    assert saved["metrics"] == metrics and "best-epoch" in saved["checkpoint"]
+    assert (out / "config.yaml").is_file() and (out / "checkpoints" / "last.ckpt").is_file()
+    assert len(list((out / "checkpoints").glob("best-epoch*.ckpt"))) == 1
+    header = (out / "csv" / "metrics.csv").read_text().splitlines()[0]
+    assert {"train/loss_step", "val/oa", "val/macc", "val/loss", "test/oa"} <= set(
+        header.split(",")
+    )
+    assert list((out / "tensorboard").glob("events.out.tfevents.*"))
+
+
+def test_checkpoints_are_plain_data(trained_cls):
+    out, _ = trained_cls
+    checkpoint = load_checkpoint(out / "checkpoints" / "last.ckpt")  # weights_only=True
+    meta = checkpoint["pointea"]
+    assert (
+        meta["task"] == "cls"
+        and meta["num_classes"] == 13
+        and meta["model"]["_target_"].endswith("PointTransformerCls")
+    )
+
+
+def test_mode_test_reproduces_the_fit_metrics(trained_cls, data_root, tmp_path):
+    out, metrics = trained_cls
+    best = json.loads((out / "metrics.json").read_text())["checkpoint"]
+    again = run(
+        compose_train(
+            [*tiny_overrides(data_root / "cls"), "mode=test", f"ckpt_path={best}"], tmp_path
+        )
+    )
+    assert again == pytest.approx(metrics)
+
+
+def test_segmentation_fit_and_test(data_root, tmp_path):
+    metrics = run(
+        compose_train([*tiny_overrides(data_root / "seg", task="seg"), "task.votes=2"], tmp_path)
+    )
+    expected = {
+        "test/instance_miou",
+        "test/class_miou",
+        "test/instance_miou_vote",
+        "test/class_miou_vote",
+    }
+    assert expected <= set(metrics)
+    assert {f"test/iou/{name}" for name in ("Mug", "Table", "Lamp", "Rocket")} & set(metrics)
+    assert 0 < metrics["test/instance_miou"] <= 1
+
+
+@pytest.mark.parametrize(
+    ("overrides", "message"),
+    [
+        (
+            ["task=cls", "data=shapenetpart"],
+            "task=cls reads modelnet40-layout data, but the data config has layout 'shapenetpart'",
+        ),
+        (["task=seg", "data=synthetic_cls"], "task=seg reads shapenetpart-layout data"),
+        (
+            ["model.cls.num_classes=7"],
+            r"model.cls.num_classes=7 does not match data.num_classes=13",
+        ),
+        (["mode=test"], "mode=test needs ckpt_path"),
+    ],
+)
+def test_mismatches_are_refused_before_work_starts(tmp_path, data_root, overrides, message):
+    base = [o for o in tiny_overrides(data_root / "cls") if not o.startswith(("task=", "data="))]
+    cfg = compose_train(["task=cls", "data=synthetic_cls", *base, *overrides], tmp_path / "run")
+    with pytest.raises(ConfigError, match=message):
+        run(cfg)
+    assert not (tmp_path / "run").exists()
+
+
+def test_checkpoint_of_the_other_task_is_refused(trained_cls, data_root, tmp_path):
+    out, _ = trained_cls
+    cfg = compose_train(
+        [
+            *tiny_overrides(data_root / "seg", task="seg"),
+            "mode=test",
+            f"ckpt_path={out / 'checkpoints' / 'last.ckpt'}",
+        ],
+        tmp_path,
+    )
+    with pytest.raises(ConfigError, match="is a task=cls checkpoint, but this run is task=seg"):
+        run(cfg)
+
+
+def test_checkpoint_with_other_classes_is_refused(trained_cls, data_root, tmp_path):
+    out, _ = trained_cls
+    root = tmp_path / "renamed"
+    shutil.copytree(data_root / "cls", root)
+    names = root / "modelnet40_ply_hdf5_2048" / "shape_names.txt"
+    names.write_text(names.read_text().replace("sphere", "ball"))
+    cfg = compose_train(
+        [*tiny_overrides(root), "mode=test", f"ckpt_path={out / 'checkpoints' / 'last.ckpt'}"],
+        tmp_path / "run",
+    )
+    with pytest.raises(ConfigError, match=r"trained with class_names=\['sphere'"):
+        run(cfg)
+
+
+class StopAfterFirstEpoch(pl.Callback):
+    def on_train_epoch_end(self, trainer, pl_module):
+        trainer.should_stop = True
+
+
+class RecordLosses(pl.Callback):
+    def __init__(self):
+        self.losses = []
+
+    def on_train_batch_end(self, trainer, pl_module, outputs, batch, batch_idx):
+        self.losses.append(float(outputs["loss"]))
+
+
+def test_resume_gives_the_same_losses_as_an_uninterrupted_run(data_root, tmp_path):
+    overrides = [*tiny_overrides(data_root / "cls", epochs=2, batches=3), "model.dropout=0.5"]
+    whole = RecordLosses()
+    run(compose_train(overrides, tmp_path / "whole"), callbacks=[whole])
+    first = RecordLosses()
+    run(compose_train(overrides, tmp_path / "first"), callbacks=[first, StopAfterFirstEpoch()])
+    resumed = RecordLosses()
+    last = tmp_path / "first" / "checkpoints" / "last.ckpt"
+    run(compose_train([*overrides, f"ckpt_path={last}"], tmp_path / "resumed"), callbacks=[resumed])
+    assert len(whole.losses) == 6 and len(first.losses) == 3 and len(resumed.losses) == 3
+    assert first.losses + resumed.losses == pytest.approx(whole.losses, rel=1e-5)
+
+
+class Payload:
+    def __reduce__(self):
+        return (os.system, (f"touch {os.environ['POINTEA_PWNED']}",))
+
+
+def test_pickled_code_in_a_checkpoint_is_never_executed(tmp_path, monkeypatch):
+    marker = tmp_path / "pwned"
+    monkeypatch.setenv("POINTEA_PWNED", str(marker))
+    path = tmp_path / "evil.ckpt"
+    torch.save({"state_dict": {}, "pointea": Payload()}, path)
+    with pytest.raises(ValueError, match="weights_only=True refused it"):
+        load_checkpoint(path)
+    assert not marker.exists()
+
+
+def test_interrupted_save_keeps_the_last_good_checkpoint(tmp_path, monkeypatch):
+    io = AtomicCheckpointIO()
+    path = tmp_path / "last.ckpt"
+    io.save_checkpoint({"step": torch.tensor(1)}, path)
+
+    def broken_save(obj, f):
+        f.write(b"partial bytes")
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(torch, "save", broken_save)
+    with pytest.raises(KeyboardInterrupt):
+        io.save_checkpoint({"step": torch.tensor(2)}, path)
+    monkeypatch.undo()
+    assert int(load_checkpoint(path)["step"]) == 1
+    assert [p.name for p in tmp_path.iterdir()] == ["last.ckpt"]
+
+
+def test_cli_reports_config_errors_cleanly(tmp_path):
+    done = subprocess.run(
+        [sys.executable, "train.py", "task=cls", "data=shapenetpart", f"hydra.run.dir={tmp_path}"],
+        cwd=ROOT, capture_output=True, text=True,
+    )  # fmt: skip
+    assert done.returncode == 2
+    assert (
+        "error: task=cls reads modelnet40-layout data" in done.stderr
+        and "Traceback" not in done.stderr
+    )

@@ -1,0 +1,51 @@
+import math
+
+import torch
+
+from pointea.tasks.part_iou import PartIoU, category_part_mask, restrict_to_category, shape_ious
+
+# Category 0 has parts {0, 1}; category 1 has parts {2, 3, 4}.
+PARTS = [[0, 1], [2, 3, 4]]
+
+
+def test_hand_computed_shapes():
+    mask = category_part_mask(PARTS, 5)
+    # Shape A (category 0), 4 points: gt 0 0 1 1, pred 0 1 1 1
+    #   part 0: I=1, U=2 -> 0.5; part 1: I=2, U=3 -> 2/3; shape IoU = 7/12
+    # Shape B (category 1), 4 points: gt 2 2 3 3, pred 2 2 3 3; part 4 absent from both -> 1
+    #   parts 2, 3, 4: 1, 1, 1 -> 1
+    pred = torch.tensor([[0, 1, 1, 1], [2, 2, 3, 3]])
+    target = torch.tensor([[0, 0, 1, 1], [2, 2, 3, 3]])
+    ious = shape_ious(pred, target, torch.tensor([0, 1]), mask)
+    torch.testing.assert_close(ious, torch.tensor([7 / 12, 1.0], dtype=torch.double))
+
+
+def test_instance_and_class_miou():
+    metric = PartIoU(PARTS)
+    # Category 0: shapes with IoU 7/12 and 1; category 1: one shape, gt 2 3 4 4 pred 2 2 4 4:
+    #   part 2: I=1 U=2 -> .5; part 3: I=0 U=1 -> 0; part 4: I=2 U=2 -> 1; shape = 0.5
+    metric.update(
+        torch.tensor([[0, 1, 1, 1], [0, 0, 1, 1]]),
+        torch.tensor([[0, 0, 1, 1], [0, 0, 1, 1]]),
+        torch.tensor([0, 0]),
+    )
+    metric.update(torch.tensor([[2, 2, 4, 4]]), torch.tensor([[2, 3, 4, 4]]), torch.tensor([1]))
+    out = metric.compute()
+    instance = (7 / 12 + 1 + 0.5) / 3
+    per_category = [(7 / 12 + 1) / 2, 0.5]
+    assert math.isclose(out["instance_miou"].item(), instance)
+    assert math.isclose(out["class_miou"].item(), sum(per_category) / 2)
+    torch.testing.assert_close(out["per_category"], torch.tensor(per_category, dtype=torch.double))
+
+
+def test_category_without_shapes_is_left_out_of_class_miou():
+    metric = PartIoU(PARTS)
+    metric.update(torch.tensor([[0, 0]]), torch.tensor([[0, 0]]), torch.tensor([0]))
+    out = metric.compute()
+    assert out["class_miou"].item() == 1.0 and torch.isnan(out["per_category"][1])
+
+
+def test_predictions_restricted_to_the_category():
+    logits = torch.tensor([[[0.0, 1.0, 9.0, 0.0, 0.0]], [[9.0, 0.0, 0.0, 1.0, 2.0]]])  # (2, 1, 5)
+    mask = category_part_mask(PARTS, 5)
+    assert restrict_to_category(logits, torch.tensor([0, 1]), mask).tolist() == [[1], [4]]
