@@ -4,7 +4,7 @@ PYTHON := $(VENV)/bin/python
 PIP := $(PYTHON) -m pip install --quiet --constraint constraints.txt
 STAMP := $(VENV)/.installed
 
-.PHONY: setup system-deps test test-all lint bench clean
+.PHONY: setup system-deps test test-all demo lint bench clean
 
 setup: system-deps $(STAMP)
 
@@ -23,12 +23,18 @@ test: setup
 test-all: setup
 	$(PYTHON) -m pytest -m "not gpu"
 
+# The main job on the built-in data: train and test on synthetic_cls, then synthetic_parts.
+demo: setup
+	$(PYTHON) train.py experiment=demo_cls
+	$(PYTHON) train.py experiment=demo_parts
+
 lint: setup
 	$(VENV)/bin/ruff check pointea tests benchmarks train.py
 	$(VENV)/bin/ruff format --check pointea tests benchmarks train.py
 
 bench: setup
 	$(PYTHON) benchmarks/attention_scaling.py
+	$(PYTHON) benchmarks/data_pipeline.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache build *.egg-info

@@ -36,6 +36,24 @@ def estimate_bytes(kind: str, n: int, channels: int, batch: int) -> int:
     return dense
 
 
+def saved_for_backward_bytes(block, x, pos) -> int:
+    """Bytes of the distinct storages autograd keeps for the backward pass: the activation
+    memory that grows with N, counted exactly rather than read off the process size."""
+    import torch
+
+    storages: dict[int, int] = {}
+
+    def pack(tensor):
+        storage = tensor.untyped_storage()
+        storages[storage.data_ptr()] = storage.nbytes()
+        return tensor
+
+    with torch.autograd.graph.saved_tensors_hooks(pack, lambda tensor: tensor):
+        out = block(x, pos)
+    out.sum().backward()
+    return sum(storages.values())
+
+
 def measure(kind: str, n: int, channels: int, batch: int, repeats: int) -> dict:
     """Run in the child process: time forward+backward, report peak RSS above the start."""
     import torch
@@ -55,7 +73,12 @@ def measure(kind: str, n: int, channels: int, batch: int, repeats: int) -> dict:
         x.grad = None
         block.zero_grad(set_to_none=True)
     rss_after = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    return {"seconds": min(times[1:]), "peak_mb": (rss_after - rss_before) / 1024}
+    saved = saved_for_backward_bytes(block, x, pos)
+    return {
+        "seconds": min(times[1:]),
+        "peak_mb": (rss_after - rss_before) / 1024,
+        "saved_mb": saved / 2**20,
+    }
 
 
 def run_child(kind: str, n: int, args: argparse.Namespace) -> dict:
@@ -97,30 +120,31 @@ def loglog_slope(points: list[tuple[int, float]]) -> float:
 def write_report(results: dict, sizes: list[int], args: argparse.Namespace) -> str:
     lines = [
         f"C={args.channels}, batch {args.batch}, best of {args.repeats} forward+backward passes,"
-        f" peak RSS above the inputs; cap {args.memory_cap_gb} GiB;"
+        f" peak RSS above the inputs, and tensors saved for backward; cap {args.memory_cap_gb} GiB;"
         f" {platform.machine()}, {os.cpu_count()} cores, torch {torch_version()}",
         "",
         "| N | "
-        + " | ".join(f"{k} ms | {k} MiB" for k in KINDS)
-        + " | offset/external time | offset/external memory |",
-        "|---" * (2 * len(KINDS) + 3) + "|",
+        + " | ".join(f"{k} ms | {k} MiB | {k} saved MiB" for k in KINDS)
+        + " | offset/external time | offset/external peak | offset/external saved |",
+        "|---" * (3 * len(KINDS) + 4) + "|",
     ]
     for n in sizes:
         row = [str(n)]
         for kind in KINDS:
             r = results[kind].get(n, {})
             if "seconds" in r:
-                row += [f"{1000 * r['seconds']:.1f}", f"{r['peak_mb']:.0f}"]
+                row += [f"{1000 * r['seconds']:.1f}", f"{r['peak_mb']:.0f}", f"{r['saved_mb']:.1f}"]
             else:
-                row += [r.get("note", "-"), ""]
+                row += [r.get("note", r.get("error", "-")), "", ""]
         ext, off = results["external"].get(n, {}), results["offset"].get(n, {})
         if "seconds" in ext and "seconds" in off:
             row += [
                 f"{off['seconds'] / ext['seconds']:.1f}x",
                 f"{off['peak_mb'] / max(ext['peak_mb'], 1):.1f}x",
+                f"{off['saved_mb'] / ext['saved_mb']:.1f}x",
             ]
         else:
-            row += ["", ""]
+            row += ["", "", ""]
         lines.append("| " + " | ".join(row) + " |")
     lines.append("")
     for kind in KINDS:

@@ -19,7 +19,7 @@ def test_attention_scaling_quick(tmp_path):
     results = json.loads((tmp_path / "attention_scaling.json").read_text())
     for kind in ("external", "multihead_external", "offset", "local"):
         for row in results[kind].values():
-            assert row["seconds"] > 0 and row["peak_mb"] >= 0, (kind, row)
+            assert row["seconds"] > 0 and row["peak_mb"] >= 0 and row["saved_mb"] > 0, (kind, row)
     table = (tmp_path / "attention_scaling.md").read_text()
     assert "| 256 |" in table and "| 512 |" in table
     assert (tmp_path / "attention_scaling.png").stat().st_size > 0

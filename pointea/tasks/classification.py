@@ -25,63 +25,34 @@ class ClassificationTask(PointTask):
     def __init__(self, *args, num_classes: int, label_smoothing: float = 0.2, **kwargs) -> None:
         super().__init__(*args, **kwargs)
         self.num_classes, self.label_smoothing = num_classes, label_smoothing
-        self.val_accuracy = ClassAccuracy(num_classes)
-        self.test_accuracy = ClassAccuracy(num_classes)
-        self.test_vote_accuracy = ClassAccuracy(num_classes)
+        self.val_metric = ClassAccuracy(num_classes)
+        self.test_metric = ClassAccuracy(num_classes)
+        self.test_vote_metric = ClassAccuracy(num_classes)
         self.test_confusion: torch.Tensor | None = None
 
     def predict_logits(self, batch: Batch) -> torch.Tensor:
         return self.model(batch["pos"])
 
-    def _loss(self, logits: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
-        return F.cross_entropy(logits.float(), target, label_smoothing=self.label_smoothing)
+    def loss(self, logits: torch.Tensor, batch: Batch) -> torch.Tensor:
+        return F.cross_entropy(logits.float(), batch["y"], label_smoothing=self.label_smoothing)
 
-    def training_step(self, batch: Batch, batch_idx: int) -> torch.Tensor:
-        loss = self._loss(self.predict_logits(batch), batch["y"])
-        self.log(
-            "train/loss",
-            loss,
-            on_step=True,
-            on_epoch=True,
-            prog_bar=True,
-            batch_size=len(batch["y"]),
-        )
-        return loss
-
-    def validation_step(self, batch: Batch, batch_idx: int) -> None:
-        logits = self.predict_logits(batch)
-        self.val_accuracy.update(logits.argmax(-1), batch["y"])
-        self.log(
-            "val/loss",
-            self._loss(logits, batch["y"]),
-            on_epoch=True,
-            sync_dist=True,
-            batch_size=len(batch["y"]),
-        )
+    def update_metric(self, metric: ClassAccuracy, logits: torch.Tensor, batch: Batch) -> None:
+        metric.update(logits.argmax(-1), batch["y"])
 
     def on_validation_epoch_end(self) -> None:
-        metrics = self.val_accuracy.compute()
+        metrics = self.val_metric.compute()
         self.log("val/oa", metrics["oa"].float(), prog_bar=True)
         self.log("val/macc", metrics["macc"].float())
-        self.val_accuracy.reset()
-
-    def on_test_epoch_start(self) -> None:
-        self._vote_generator = self.vote_generator()
-
-    def test_step(self, batch: Batch, batch_idx: int) -> None:
-        self.test_accuracy.update(self.predict_logits(batch).argmax(-1), batch["y"])
-        if self.votes > 1:
-            voted = self.voted_logits(batch, self._vote_generator)
-            self.test_vote_accuracy.update(voted.argmax(-1), batch["y"])
+        self.val_metric.reset()
 
     def on_test_epoch_end(self) -> None:
-        metrics = self.test_accuracy.compute()
+        metrics = self.test_metric.compute()
         self.log("test/oa", metrics["oa"].float())
         self.log("test/macc", metrics["macc"].float())
-        self.test_confusion = self.test_accuracy.confusion.detach().cpu().clone()
+        self.test_confusion = self.test_metric.confusion.detach().cpu().clone()
         if self.votes > 1:
-            voted = self.test_vote_accuracy.compute()
+            voted = self.test_vote_metric.compute()
             self.log("test/oa_vote", voted["oa"].float())
             self.log("test/macc_vote", voted["macc"].float())
-            self.test_vote_accuracy.reset()
-        self.test_accuracy.reset()
+            self.test_vote_metric.reset()
+        self.test_metric.reset()

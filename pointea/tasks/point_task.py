@@ -20,6 +20,10 @@ Batch = dict[str, torch.Tensor]
 class PointTask(pl.LightningModule):
     """Base of the tasks. The network is passed in; the task never builds data.
 
+    Subclasses define ``predict_logits``, ``loss``, ``update_metric``, the metrics
+    ``val_metric``, ``test_metric`` and ``test_vote_metric``, and what to log at epoch end;
+    the training, validation, test and voting steps are shared.
+
     Args:
         model: the network.
         optimizer: ``params -> Optimizer`` (a Hydra ``_partial_``).
@@ -66,8 +70,52 @@ class PointTask(pl.LightningModule):
             "lr_scheduler": {"scheduler": scheduler, "interval": "epoch"},
         }
 
+    # --- what each task defines -------------------------------------------------------------
+
     def predict_logits(self, batch: Batch) -> torch.Tensor:
         raise NotImplementedError
+
+    def loss(self, logits: torch.Tensor, batch: Batch) -> torch.Tensor:
+        raise NotImplementedError
+
+    def update_metric(self, metric, logits: torch.Tensor, batch: Batch) -> None:
+        """Feed one batch's predictions to ``metric`` (the val, test or voted-test metric)."""
+        raise NotImplementedError
+
+    # --- the shared loop ---------------------------------------------------------------------
+
+    def training_step(self, batch: Batch, batch_idx: int) -> torch.Tensor:
+        loss = self.loss(self.predict_logits(batch), batch)
+        self.log(
+            "train/loss",
+            loss,
+            on_step=True,
+            on_epoch=True,
+            prog_bar=True,
+            batch_size=len(batch["pos"]),
+        )
+        return loss
+
+    def validation_step(self, batch: Batch, batch_idx: int) -> None:
+        logits = self.predict_logits(batch)
+        self.update_metric(self.val_metric, logits, batch)
+        self.log(
+            "val/loss",
+            self.loss(logits, batch),
+            on_epoch=True,
+            sync_dist=True,
+            batch_size=len(batch["pos"]),
+        )
+
+    def on_test_epoch_start(self) -> None:
+        self._vote_generator = self.vote_generator()
+
+    def test_step(self, batch: Batch, batch_idx: int) -> None:
+        self.update_metric(self.test_metric, self.predict_logits(batch), batch)
+        if self.votes > 1:
+            self.update_metric(
+                self.test_vote_metric, self.voted_logits(batch, self._vote_generator), batch
+            )
 
     def voted_logits(self, batch: Batch, generator: torch.Generator) -> torch.Tensor:
         """Mean logits over the plain batch and ``votes - 1`` augmented copies."""

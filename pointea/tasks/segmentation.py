@@ -40,62 +40,27 @@ class SegmentationTask(PointTask):
         self.category_names = list(category_names)
         self.num_parts = sum(len(p) for p in category_parts)
         self.label_smoothing = label_smoothing
-        self.val_iou = PartIoU(category_parts)
-        self.test_iou = PartIoU(category_parts)
-        self.test_vote_iou = PartIoU(category_parts)
+        self.val_metric = PartIoU(category_parts)
+        self.test_metric = PartIoU(category_parts)
+        self.test_vote_metric = PartIoU(category_parts)
         self.test_per_category: torch.Tensor | None = None
 
     def predict_logits(self, batch: Batch) -> torch.Tensor:
         return self.model(batch["pos"], batch["category"])
 
-    def _loss(self, logits: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
-        return F.cross_entropy(
-            logits.float().reshape(-1, self.num_parts),
-            target.reshape(-1),
-            label_smoothing=self.label_smoothing,
-        )
+    def loss(self, logits: torch.Tensor, batch: Batch) -> torch.Tensor:
+        flat = logits.float().reshape(-1, self.num_parts)
+        return F.cross_entropy(flat, batch["y"].reshape(-1), label_smoothing=self.label_smoothing)
 
-    def _predict(self, logits: torch.Tensor, batch: Batch) -> torch.Tensor:
-        return restrict_to_category(logits, batch["category"], self.val_iou.mask)
-
-    def training_step(self, batch: Batch, batch_idx: int) -> torch.Tensor:
-        loss = self._loss(self.predict_logits(batch), batch["y"])
-        self.log(
-            "train/loss",
-            loss,
-            on_step=True,
-            on_epoch=True,
-            prog_bar=True,
-            batch_size=len(batch["y"]),
-        )
-        return loss
-
-    def validation_step(self, batch: Batch, batch_idx: int) -> None:
-        logits = self.predict_logits(batch)
-        self.val_iou.update(self._predict(logits, batch), batch["y"], batch["category"])
-        self.log(
-            "val/loss",
-            self._loss(logits, batch["y"]),
-            on_epoch=True,
-            sync_dist=True,
-            batch_size=len(batch["y"]),
-        )
+    def update_metric(self, metric: PartIoU, logits: torch.Tensor, batch: Batch) -> None:
+        pred = restrict_to_category(logits, batch["category"], metric.mask)
+        metric.update(pred, batch["y"], batch["category"])
 
     def on_validation_epoch_end(self) -> None:
-        metrics = self.val_iou.compute()
+        metrics = self.val_metric.compute()
         self.log("val/instance_miou", metrics["instance_miou"].float(), prog_bar=True)
         self.log("val/class_miou", metrics["class_miou"].float())
-        self.val_iou.reset()
-
-    def on_test_epoch_start(self) -> None:
-        self._vote_generator = self.vote_generator()
-
-    def test_step(self, batch: Batch, batch_idx: int) -> None:
-        logits = self.predict_logits(batch)
-        self.test_iou.update(self._predict(logits, batch), batch["y"], batch["category"])
-        if self.votes > 1:
-            voted = self.voted_logits(batch, self._vote_generator)
-            self.test_vote_iou.update(self._predict(voted, batch), batch["y"], batch["category"])
+        self.val_metric.reset()
 
     def _log_test(self, metric: PartIoU, suffix: str) -> torch.Tensor:
         metrics = metric.compute()
@@ -108,6 +73,6 @@ class SegmentationTask(PointTask):
         return metrics["per_category"].detach().cpu()
 
     def on_test_epoch_end(self) -> None:
-        self.test_per_category = self._log_test(self.test_iou, "")
+        self.test_per_category = self._log_test(self.test_metric, "")
         if self.votes > 1:
-            self._log_test(self.test_vote_iou, "_vote")
+            self._log_test(self.test_vote_metric, "_vote")
