@@ -120,8 +120,8 @@ def run(cfg: DictConfig, callbacks: Sequence[pl.Callback] = ()) -> dict[str, flo
     metrics = {k: float(v) for k, v in results[0].items()}
     if trainer.is_global_zero:
         _write_json(output / "metrics.json", {"checkpoint": str(test_ckpt), "metrics": metrics})
-        _print_table(metrics, f"test metrics ({cfg.task.name}, {Path(str(test_ckpt)).name})")
-        print(f"outputs: {output}")
+        _print_table(metrics, f"test metrics ({cfg.task.name})")
+        print(f"checkpoint: {test_ckpt}\noutputs: {output}")
     return metrics
 
 

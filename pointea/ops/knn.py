@@ -60,6 +60,7 @@ def knn_torch_cluster(query: torch.Tensor, ref: torch.Tensor, k: int) -> torch.T
     return ref_idx.gather(-1, dist.argsort(-1, stable=True))
 
 
+@torch.compiler.disable  # chunking and backend choice are data-dependent: keep it eager
 def knn(
     query: torch.Tensor,
     ref: torch.Tensor,

@@ -7,6 +7,8 @@ import torch
 __all__ = ["farthest_point_sample"]
 
 
+# A loop over the samples: torch.compile would unroll it, so it stays eager.
+@torch.compiler.disable
 @torch.no_grad()
 def farthest_point_sample(
     xyz: torch.Tensor,

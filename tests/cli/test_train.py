@@ -199,3 +199,11 @@ def test_cli_reports_config_errors_cleanly(tmp_path):
         "error: task=cls reads modelnet40-layout data" in done.stderr
         and "Traceback" not in done.stderr
     )
+
+
+@pytest.mark.slow
+def test_compile_and_bf16_autocast_train_on_cpu(data_root, tmp_path):
+    """compile=true with bf16-mixed must not break a CPU run (about a minute of compiling)."""
+    overrides = [*tiny_overrides(data_root / "cls"), "compile=true", "trainer.precision=bf16-mixed"]
+    metrics = run(compose_train(overrides, tmp_path / "compiled"))
+    assert 0 <= metrics["test/oa"] <= 1

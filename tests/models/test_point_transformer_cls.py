@@ -100,3 +100,13 @@ def test_same_maths_as_baseline_port(ours, theirs):
         model.head[4].load_state_dict(ref.head[8].state_dict())
         xyz = torch.randn(2, 256, 3)
         torch.testing.assert_close(model(xyz), ref(xyz), atol=1e-4, rtol=1e-4)
+
+
+def test_compiled_forward_matches_eager(tiny):
+    """compile=true compiles the network in place; FPS and kNN stay eager inside it."""
+    eager = tiny("external").eval()
+    compiled = tiny("external").eval()
+    compiled.compile()
+    xyz = torch.randn(2, 64, 3)
+    with torch.no_grad():
+        torch.testing.assert_close(compiled(xyz), eager(xyz), atol=1e-4, rtol=1e-4)
