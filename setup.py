@@ -32,6 +32,9 @@ setup(
     entry_points={
         "console_scripts": [
             "pointea-train=pointea.cli.train:main",
+            "pointea-visualize=pointea.cli.visualize:main",
+            "pointea-predict=pointea.cli.predict:main",
+            "pointea-plots=pointea.cli.plots:main",
         ]
     },
 )

@@ -2,7 +2,8 @@
 
 ``mode=fit`` (default) trains, then tests the best checkpoint; ``mode=test ckpt_path=PATH``
 only tests. Every run writes into its own output folder: the resolved config,
-checkpoints (best and last), CSV and TensorBoard logs, and ``metrics.json``.
+checkpoints (best and last), CSV and TensorBoard logs, ``metrics.json``,
+``test_details.json`` and figures under ``plots/``.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from pointea.cli.run_config import ConfigError, check_checkpoint, check_task_and
 from pointea.data import DatasetError
 from pointea.tasks import EpochLog
 from pointea.tasks.checkpoint_io import AtomicCheckpointIO, load_checkpoint
+from pointea.vis.plots import plot_run
 
 __all__ = ["main", "run"]
 
@@ -49,6 +51,18 @@ def _build_task(cfg: DictConfig, datamodule, metadata: dict) -> pl.LightningModu
         metadata=metadata,
         **specific,
     )
+
+
+def _test_details(task: pl.LightningModule, metadata: dict) -> dict:
+    """What the plots need beyond the CSV log: the confusion matrix or per-category IoU."""
+    details = {"task": metadata["task"], "class_names": metadata["class_names"]}
+    if getattr(task, "test_confusion", None) is not None:
+        details["confusion"] = task.test_confusion.tolist()
+    if getattr(task, "test_per_category", None) is not None:
+        details["per_category_iou"] = dict(
+            zip(metadata["class_names"], task.test_per_category.tolist(), strict=True)
+        )
+    return details
 
 
 def _write_json(path: Path, data: dict) -> None:
@@ -120,6 +134,8 @@ def run(cfg: DictConfig, callbacks: Sequence[pl.Callback] = ()) -> dict[str, flo
     metrics = {k: float(v) for k, v in results[0].items()}
     if trainer.is_global_zero:
         _write_json(output / "metrics.json", {"checkpoint": str(test_ckpt), "metrics": metrics})
+        _write_json(output / "test_details.json", _test_details(task, metadata))
+        plot_run(output)
         _print_table(metrics, f"test metrics ({cfg.task.name})")
         print(f"checkpoint: {test_ckpt}\noutputs: {output}")
     return metrics

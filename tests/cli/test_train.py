@@ -16,19 +16,6 @@ from pointea.cli.train import run
 from pointea.tasks.checkpoint_io import AtomicCheckpointIO, load_checkpoint
 
 
-@pytest.fixture(scope="module")
-def data_root(tmp_path_factory):
-    return tmp_path_factory.mktemp("data")
-
-
-@pytest.fixture(scope="module")
-def trained_cls(tmp_path_factory, data_root):
-    """One tiny classification run, shared by the tests that read its outputs."""
-    out = tmp_path_factory.mktemp("cls_run")
-    metrics = run(compose_train(tiny_overrides(data_root / "cls", epochs=2), out))
-    return out, metrics
-
-
 def test_fit_writes_every_output_and_tests_the_best_checkpoint(trained_cls):
     out, metrics = trained_cls
     assert set(metrics) == {"test/oa", "test/macc"} and 0 <= metrics["test/oa"] <= 1
@@ -207,3 +194,20 @@ def test_compile_and_bf16_autocast_train_on_cpu(data_root, tmp_path):
     overrides = [*tiny_overrides(data_root / "cls"), "compile=true", "trainer.precision=bf16-mixed"]
     metrics = run(compose_train(overrides, tmp_path / "compiled"))
     assert 0 <= metrics["test/oa"] <= 1
+
+
+def test_test_runs_draw_their_figures(trained_cls, trained_seg):
+    cls_out, _ = trained_cls
+    seg_out, _ = trained_seg
+    assert sorted(p.name for p in (cls_out / "plots").iterdir()) == [
+        "confusion_matrix.png",
+        "training_curves.png",
+    ]
+    assert sorted(p.name for p in (seg_out / "plots").iterdir()) == [
+        "per_category_iou.png",
+        "training_curves.png",
+    ]
+    details = json.loads((cls_out / "test_details.json").read_text())
+    confusion = torch.tensor(details["confusion"])
+    metrics = json.loads((cls_out / "metrics.json").read_text())["metrics"]
+    assert confusion.trace() / confusion.sum() == pytest.approx(metrics["test/oa"])

@@ -1,0 +1,28 @@
+"""Redraw a run's figures: ``python -m pointea.cli.plots RUN_DIR`` (console script pointea-plots)."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from pointea.vis.plots import plot_run
+
+__all__ = ["main"]
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="pointea-plots", description=__doc__.splitlines()[0])
+    parser.add_argument("run_dir", type=Path, help="a run folder written by train.py")
+    args = parser.parse_args(argv)
+    try:
+        for path in plot_run(args.run_dir):
+            print(path)
+    except FileNotFoundError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

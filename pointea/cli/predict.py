@@ -1,0 +1,185 @@
+"""Run a trained model on your own point clouds and meshes.
+
+    python -m pointea.cli.predict ckpt_path=CKPT input=PATH [output_dir=DIR] [category=NAME]
+        [cls_ckpt_path=CLS_CKPT]
+
+Each cloud is normalised as the training data was (centred, unit sphere) and resampled to
+the model's point count. A classifier prints and records the top-5 classes; a part
+segmenter writes a coloured PLY with the predicted part of every input point (mapped
+back from the resampled points by nearest neighbour) and a PNG. ``predictions.json`` in
+``output_dir`` records every result and every file that failed, with the reason.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from pathlib import Path
+from typing import Any
+
+import hydra
+import numpy as np
+import torch
+from omegaconf import DictConfig
+
+from pointea.cli.checkpoint import load_network
+from pointea.cli.run_config import ConfigError
+from pointea.data import DatasetError
+from pointea.data.user_clouds import normalise_cloud, resample_cloud
+from pointea.ops import knn
+from pointea.tasks.part_iou import category_part_mask, restrict_to_category
+from pointea.vis import label_colors
+from pointea.vis.figures import captioned_row, save_png
+from pointea.vis.point_files import read_points, write_labeled_ply
+from pointea.vis.render import render_cloud
+
+__all__ = ["main", "predict"]
+
+CONFIGS = Path(__file__).resolve().parents[2] / "configs"
+
+
+def _inputs(path: Path) -> list[Path]:
+    if path.is_dir():
+        files = sorted(p for p in path.iterdir() if p.is_file() and not p.name.startswith("."))
+        if not files:
+            raise DatasetError(f"{path}: the folder holds no files")
+        return files
+    if not path.exists():
+        raise DatasetError(f"{path}: no such file or folder")
+    return [path]
+
+
+def _category_index(name: str, names: list[str], source: str) -> int:
+    lowered = [n.lower() for n in names]
+    if name.lower() not in lowered:
+        raise ConfigError(
+            f"unknown category {name!r} ({source}); the checkpoint knows: {', '.join(names)}"
+        )
+    return lowered.index(name.lower())
+
+
+class Predictor:
+    """A loaded network and what it needs to turn a file into a result."""
+
+    def __init__(self, cfg: DictConfig) -> None:
+        self.network, self.meta = load_network(cfg.ckpt_path)
+        self.num_points = self.meta["num_points"]
+        self.min_points = getattr(self.network, "min_points", 1)
+        self.seed, self.mesh_points = cfg.seed, cfg.mesh_points
+        self.category = self.classifier = None
+        if self.meta["task"] == "seg":
+            names = self.meta["class_names"]
+            self.mask = category_part_mask(self.meta["category_parts"], self.meta["num_classes"])
+            if cfg.category:
+                self.category = _category_index(cfg.category, names, "category=")
+            elif cfg.cls_ckpt_path:
+                self.classifier, cls_meta = load_network(cfg.cls_ckpt_path, task="cls")
+                known = {n.lower() for n in names}
+                self.cls_to_category = {
+                    i: _category_index(n, names, "")
+                    for i, n in enumerate(cls_meta["class_names"])
+                    if n.lower() in known
+                }
+                if not self.cls_to_category:
+                    raise ConfigError(
+                        f"{cfg.cls_ckpt_path}: none of its classes is a category of {cfg.ckpt_path}"
+                    )
+                self.cls_points = cls_meta["num_points"]
+            else:
+                raise ConfigError(
+                    f"{cfg.ckpt_path} is a part segmenter: give category=NAME or cls_ckpt_path=CKPT"
+                )
+
+    def _sample(
+        self, points: np.ndarray, count: int, source: Path
+    ) -> tuple[torch.Tensor, np.ndarray]:
+        if len(points) < self.min_points:
+            raise DatasetError(
+                f"{source}: {len(points)} points, fewer than the {self.min_points} the model needs "
+                f"for its neighbourhoods"
+            )
+        idx = resample_cloud(points, count, self.seed)
+        return torch.from_numpy(points[idx]).unsqueeze(0), idx
+
+    @torch.no_grad()
+    def __call__(self, path: Path, out: Path) -> dict[str, Any]:
+        raw = read_points(path, mesh_points=self.mesh_points, seed=self.seed)
+        points = normalise_cloud(raw, path)
+        xyz, idx = self._sample(points, self.num_points, path)
+        names = self.meta["class_names"]
+        if self.meta["task"] == "cls":
+            probs = self.network(xyz).softmax(-1)[0]
+            top = probs.topk(min(5, len(probs)))
+            top5 = [
+                {"class": names[int(i)], "probability": round(float(p), 6)}
+                for p, i in zip(top.values, top.indices, strict=True)
+            ]
+            print(f"{path}: " + ", ".join(f"{t['class']} {t['probability']:.3f}" for t in top5))
+            return {"file": str(path), "task": "cls", "points": len(raw), "top5": top5}
+        category, how = self.category, "given"
+        if category is None:
+            cls_xyz, _ = self._sample(points, self.cls_points, path)
+            probs = self.classifier(cls_xyz).softmax(-1)[0]
+            best = max(self.cls_to_category, key=lambda i: float(probs[i]))
+            category, how = self.cls_to_category[best], f"classifier ({float(probs[best]):.3f})"
+        cat = torch.tensor([category])
+        sampled_parts = restrict_to_category(self.network(xyz, cat), cat, self.mask)[
+            0
+        ]  # (num_points,)
+        # Every input point takes the part of its nearest resampled point.
+        nearest = knn(torch.from_numpy(points).unsqueeze(0), xyz, 1)[0, :, 0]
+        parts = sampled_parts[nearest].numpy()
+        colors = label_colors(parts)
+        # Named after the whole file name: a.ply and a.npy must not overwrite each other.
+        ply = write_labeled_ply(out / f"{path.name}.parts.ply", raw, colors, parts)
+        image = render_cloud(points, colors)
+        png = save_png(
+            captioned_row([image], [f"{names[category]} ({how})"], title=path.name),
+            out / f"{path.name}.parts.png",
+        )
+        counts = {
+            int(p): int(c) for p, c in zip(*np.unique(parts, return_counts=True), strict=True)
+        }
+        print(f"{path}: {names[category]} ({how}), parts {counts} -> {ply}")
+        return {"file": str(path), "task": "seg", "points": len(raw), "category": names[category],
+                "category_from": how, "part_counts": counts, "ply": str(ply), "png": str(png)}  # fmt: skip
+
+
+def predict(cfg: DictConfig) -> list[dict[str, Any]]:
+    """Predict every input file; failures are recorded and reported, never fatal for the rest."""
+    predictor = Predictor(cfg)
+    out = Path(cfg.output_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    results = []
+    for path in _inputs(Path(cfg.input)):
+        try:
+            results.append(predictor(path, out))
+        except DatasetError as err:
+            print(f"skipped: {err}", file=sys.stderr)
+            results.append({"file": str(path), "error": str(err)})
+    record = out / "predictions.json"
+    tmp = record.with_suffix(".json.tmp")
+    tmp.write_text(json.dumps({"checkpoint": str(cfg.ckpt_path), "results": results}, indent=1))
+    os.replace(tmp, record)
+    failed = sum("error" in r for r in results)
+    print(f"{len(results) - failed} predicted, {failed} skipped; see {record}")
+    return results
+
+
+@hydra.main(version_base="1.3", config_path=str(CONFIGS), config_name="predict")
+def _hydra_main(cfg: DictConfig) -> None:
+    try:
+        results = predict(cfg)
+    except (ConfigError, DatasetError, FileNotFoundError, ValueError) as err:
+        print(f"error: {err}", file=sys.stderr)
+        sys.exit(2)
+    sys.exit(1 if any("error" in r for r in results) else 0)
+
+
+def main() -> None:
+    _hydra_main()
+
+
+if __name__ == "__main__":
+    main()

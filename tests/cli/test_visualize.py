@@ -1,0 +1,95 @@
+import numpy as np
+import pytest
+import torch
+from cli_helpers import compose_train, tiny_overrides
+from PIL import Image
+
+from pointea.cli.checkpoint import load_network
+from pointea.cli.run_config import ConfigError
+from pointea.cli.visualize import visualize
+from pointea.data import ShapeNetPartH5
+from pointea.tasks.part_iou import category_part_mask, restrict_to_category
+from pointea.vis import PALETTE
+from pointea.vis.point_files import read_labeled_ply
+from pointea.vis.window import NoDisplayError
+
+pytestmark = pytest.mark.vis
+
+
+def visualize_cfg(run_dir, data, root, out, *extra):
+    """The visualize config over the tiny test data (same generator options, so it is reused)."""
+    options = next(o for o in tiny_overrides(root) if o.startswith("+data.builtin_options"))
+    return compose_train(
+        [
+            options,
+            f"ckpt_path={run_dir / 'checkpoints' / 'last.ckpt'}",
+            f"data={data}",
+            f"data.root={root}",
+            "data.num_points=256",
+            f"output_dir={out}",
+            "num_shapes=3",
+            *extra,
+        ],
+        out,
+        config_name="visualize",
+    )
+
+
+def test_segmentation_pictures_and_plys_show_the_models_parts(trained_seg, data_root, tmp_path):
+    run_dir, _ = trained_seg
+    out = visualize(visualize_cfg(run_dir, "synthetic_parts", data_root / "seg", tmp_path / "vis"))
+    assert sorted(p.name for p in out.glob("*.png")) == [
+        "contact_sheet.png",
+        "shape_000.png",
+        "shape_001.png",
+        "shape_002.png",
+    ]
+    network, meta = load_network(run_dir / "checkpoints" / "last.ckpt")
+    test = ShapeNetPartH5(data_root / "seg" / "hdf5_data", "test", 256)
+    mask = category_part_mask(meta["category_parts"], meta["num_classes"])
+    with torch.no_grad():
+        expected = restrict_to_category(
+            network(test.points[:3, :256], test.categories[:3]), test.categories[:3], mask
+        )
+    for i in range(3):
+        points, colors, labels = read_labeled_ply(out / f"shape_{i:03d}_pred.ply")
+        assert np.array_equal(labels, expected[i].numpy())  # the model's own output
+        assert np.array_equal(colors, PALETTE[labels % len(PALETTE)])
+        _, _, truth = read_labeled_ply(out / f"shape_{i:03d}_true.ply")
+        assert np.array_equal(truth, test.parts[i, :256].numpy())
+        # The prediction panel (left half, below the title) shows exactly the predicted parts' colours.
+        panel = np.asarray(Image.open(out / f"shape_{i:03d}.png").convert("RGB"))
+        left = panel[30:430, :400].reshape(-1, 3).astype(int)
+        drawn = left[(left != 255).any(axis=1) & ((left > 2).any(axis=1))]
+        palette = PALETTE[np.unique(labels) % len(PALETTE)].astype(int)
+        nearest = np.abs(drawn[:, None, :] - palette[None]).max(-1).min(-1)
+        assert len(drawn) > 500 and np.mean(nearest <= 2) > 0.97
+
+
+def test_classification_pictures(trained_cls, data_root, tmp_path):
+    run_dir, _ = trained_cls
+    out = visualize(visualize_cfg(run_dir, "synthetic_cls", data_root / "cls", tmp_path / "vis"))
+    assert len(list(out.glob("shape_*.png"))) == 3 and len(list(out.glob("shape_*_pred.ply"))) == 3
+    sheet = np.asarray(Image.open(out / "contact_sheet.png").convert("RGB"))
+    assert (sheet != 255).any(axis=-1).mean() > 0.01
+
+
+def test_show_without_a_display_says_so(trained_cls, data_root, tmp_path, monkeypatch):
+    monkeypatch.delenv("DISPLAY", raising=False)
+    monkeypatch.delenv("WAYLAND_DISPLAY", raising=False)
+    run_dir, _ = trained_cls
+    with pytest.raises(NoDisplayError, match="show=true needs a display"):
+        visualize(
+            visualize_cfg(
+                run_dir, "synthetic_cls", data_root / "cls", tmp_path / "vis", "show=true"
+            )
+        )
+    assert (tmp_path / "vis" / "contact_sheet.png").is_file()  # the files were still written
+
+
+def test_checkpoint_of_the_other_task(trained_cls, data_root, tmp_path):
+    run_dir, _ = trained_cls
+    with pytest.raises(
+        ConfigError, match="is a task=cls checkpoint; data=shapenetpart does not fit it"
+    ):
+        visualize(visualize_cfg(run_dir, "synthetic_parts", data_root / "seg", tmp_path / "vis"))
