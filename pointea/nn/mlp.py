@@ -5,13 +5,17 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from pointea.nn.pooled_batch_norm import pooled_batch_norm_act
+
 __all__ = ["LinearBNAct"]
 
+# In place: BatchNorm's backward needs its input, not its output.
 _ACTIVATIONS = {
-    "relu": nn.ReLU,
-    "leaky_relu": lambda: nn.LeakyReLU(0.2),
+    "relu": lambda: nn.ReLU(inplace=True),
+    "leaky_relu": lambda: nn.LeakyReLU(0.2, inplace=True),
     "none": nn.Identity,
 }
+_NEGATIVE_SLOPES = {"relu": 0.0, "leaky_relu": 0.2, "none": 1.0}
 
 
 class LinearBNAct(nn.Module):
@@ -34,11 +38,27 @@ class LinearBNAct(nn.Module):
         self.linear = nn.Linear(in_channels, out_channels, bias=bias)
         self.norm = nn.BatchNorm1d(out_channels)
         self.act = _ACTIVATIONS[act]()
+        self.act_name = act
 
     def normalise(self, h: torch.Tensor) -> torch.Tensor:
         """BatchNorm + activation of an already-projected tensor (*, out_channels)."""
         shape = h.shape
-        return self.act(self.norm(h.reshape(-1, shape[-1])).reshape(shape))
+        # The activation runs in place on BatchNorm's own output, never on a view of it.
+        return self.act(self.norm(h.reshape(-1, shape[-1]))).reshape(shape)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.normalise(self.linear(x))
+
+    def normalise_max(self, h: torch.Tensor, dim: int) -> torch.Tensor:
+        """``act(BN(h)).amax(dim)``, computed without normalising every element of ``h``.
+
+        BatchNorm is a per-channel affine map ``scale * h + shift`` (statistics taken over
+        every position of ``h``, as in :meth:`normalise`) and the activation is monotone,
+        so the max over ``dim`` commutes with both: it is ``act(scale * max + shift)``
+        where ``scale >= 0`` and ``act(scale * min + shift)`` where ``scale < 0``. Only the
+        reduced tensor is normalised and activated, forward and backward.
+
+        Shapes:
+            h: (*, K, ..., C) -> h with ``dim`` removed
+        """
+        return pooled_batch_norm_act(h, dim, self.norm, _NEGATIVE_SLOPES[self.act_name])

@@ -19,10 +19,12 @@ class NeighborEmbedding(nn.Module):
     Each (centre i, neighbour j) pair gets ``LBR(LBR([f_j - f_i, f_i]))`` and the result
     is max-pooled over j. With ``num_samples=None`` every point is a centre.
 
-    The first layer is linear in the concatenation, so
-    ``W [f_j - f_i, f_i] = W_a f_j + (W_b - W_a) f_i``: it is applied once per point
-    before grouping instead of once per pair after it (K times fewer multiply-adds; the
-    parameters and the result are those of the concatenated form).
+    Two exact savings, same parameters and result as the concatenated form: the first
+    layer is linear in the concatenation, so ``W [f_j - f_i, f_i] = W_a f_j + (W_b - W_a)
+    f_i`` is applied once per point before grouping instead of once per pair after it (K
+    times fewer multiply-adds); and the max over neighbours is taken before the second
+    layer's BatchNorm and ReLU, which are monotone per channel
+    (:meth:`LinearBNAct.normalise_max`).
 
     Shapes:
         pos: (B, N, 3); x: (B, N, C) -> pos: (B, M, 3), x: (B, M, C')
@@ -49,6 +51,7 @@ class NeighborEmbedding(nn.Module):
         w_neighbour, w_centre = self.first.linear.weight.chunk(2, dim=1)  # (C', C) each
         per_point = x @ w_neighbour.T  # (B, N, C')
         per_centre = centre_x @ (w_centre - w_neighbour).T  # (B, M, C')
-        h = gather_points(per_point, idx) + per_centre.unsqueeze(2)  # (B, M, K, C')
-        h = self.second(self.first.normalise(h))  # (B, M, K, C')
-        return centre_pos, h.amax(dim=2)  # (B, M, C')
+        h = gather_points(per_point, idx).add_(per_centre.unsqueeze(2))  # (B, M, K, C')
+        h = self.second.linear(self.first.normalise(h))  # (B, M, K, C')
+        # max over the K neighbours of LBR(h), with the max taken before BN and ReLU.
+        return centre_pos, self.second.normalise_max(h, dim=2)  # (B, M, C')

@@ -39,13 +39,14 @@ def farthest_point_sample(
         farthest = torch.randint(num_points, (batch,), generator=generator, device=device)
     else:
         farthest = torch.zeros(batch, dtype=torch.long, device=device)
-    # Squared distances in float32 even under autocast: argmax must not flip on rounding.
-    points = xyz.float()
+    # float32 even under autocast (argmax must not flip on rounding), and channel-first so
+    # that each step sums three contiguous rows instead of reducing a last dimension of 3.
+    points = xyz.float().transpose(1, 2).contiguous()  # (B, 3, N)
     min_dist = torch.full((batch, num_points), float("inf"), device=device)
     rows = torch.arange(batch, device=device)
     for step in range(num_samples):
         idx[:, step] = farthest
-        centre = points[rows, farthest].unsqueeze(1)  # (B, 1, 3)
-        min_dist = torch.minimum(min_dist, (points - centre).square().sum(-1))  # (B, N)
+        centre = points[rows, :, farthest].unsqueeze(-1)  # (B, 3, 1)
+        torch.minimum(min_dist, (points - centre).square_().sum(1), out=min_dist)  # (B, N)
         farthest = min_dist.argmax(-1)
     return idx

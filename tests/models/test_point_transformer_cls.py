@@ -6,6 +6,7 @@ import torch
 import torch.nn.functional as F
 
 from pointea.models import PointTransformerCls
+from pointea.models.pct_port_conversion import convert_pct_port_state_dict
 
 PORT = Path(__file__).resolve().parents[3] / "shared" / "baselines" / "pct_port.py"
 
@@ -58,17 +59,10 @@ def _load_port():
     return module
 
 
-def _copy_lbr(dst, conv, bn):
-    dst.linear.weight.copy_(conv.weight.reshape(dst.linear.weight.shape))
-    if conv.bias is not None:
-        dst.linear.bias.copy_(conv.bias)
-    dst.norm.load_state_dict(bn.state_dict())
-
-
 @pytest.mark.skipif(not PORT.exists(), reason="shared/baselines/pct_port.py not beside the repo")
 @pytest.mark.parametrize(("ours", "theirs"), [("external", "ea"), ("offset", "oa")])
 def test_same_maths_as_baseline_port(ours, theirs):
-    """Copy the port's weights into pointea's model: equal logits in eval mode."""
+    """The port's weights, converted, give pointea's model equal logits (eval mode)."""
     port = _load_port()
     torch.manual_seed(0)
     ref = port.PCT(theirs, m1=64, m2=32, ncls=7)
@@ -78,26 +72,8 @@ def test_same_maths_as_baseline_port(ours, theirs):
             m.running_var.uniform_(0.5, 1.5)
     ref.eval()
     model = PointTransformerCls(7, attention=ours, num_samples=(64, 32)).eval()
+    model.load_state_dict(convert_pct_port_state_dict(ref.state_dict()), strict=True)
     with torch.no_grad():
-        _copy_lbr(model.embed[0], ref.emb[0], ref.emb[1])
-        _copy_lbr(model.embed[1], ref.emb[3], ref.emb[4])
-        for stage, sg in ((model.stage1, ref.sg1), (model.stage2, ref.sg2)):
-            _copy_lbr(stage.first, sg.c1, sg.b1)
-            _copy_lbr(stage.second, sg.c2, sg.b2)
-        _copy_lbr(model.pre_attention, ref.conv[0], ref.conv[1])
-        for block, theirs_block in zip(model.attention.blocks, ref.attn, strict=True):
-            _copy_lbr(block.offset, theirs_block.t, theirs_block.bn)
-            if ours == "external":
-                block.mixer.memory_key.weight.copy_(theirs_block.mk.weight)
-                block.mixer.memory_value.weight.copy_(theirs_block.mv.weight)
-            else:
-                block.query_key.weight.copy_(theirs_block.q.weight.squeeze(-1))
-                block.value.weight.copy_(theirs_block.v.weight.squeeze(-1))
-                block.value.bias.copy_(theirs_block.v.bias)
-        _copy_lbr(model.fuse, ref.fuse[0], ref.fuse[1])
-        _copy_lbr(model.head[0], ref.head[0], ref.head[1])
-        _copy_lbr(model.head[2], ref.head[4], ref.head[5])
-        model.head[4].load_state_dict(ref.head[8].state_dict())
         xyz = torch.randn(2, 256, 3)
         torch.testing.assert_close(model(xyz), ref(xyz), atol=1e-4, rtol=1e-4)
 
@@ -110,3 +86,34 @@ def test_compiled_forward_matches_eager(tiny):
     xyz = torch.randn(2, 64, 3)
     with torch.no_grad():
         torch.testing.assert_close(compiled(xyz), eager(xyz), atol=1e-4, rtol=1e-4)
+
+
+def test_conversion_names_unknown_keys():
+    with pytest.raises(KeyError, match="'extra.weight' is not a parameter"):
+        convert_pct_port_state_dict({"extra.weight": torch.zeros(1)})
+
+
+@pytest.mark.skipif(not PORT.exists(), reason="shared/baselines/pct_port.py not beside the repo")
+def test_training_step_matches_baseline_port_gradient_for_gradient():
+    """Train mode (batch statistics), dropout off: equal loss and equal gradients, so the
+    fast paths (pre-grouping linear, pooled BatchNorm) change nothing but speed."""
+    port = _load_port()
+    torch.manual_seed(0)
+    ref = port.PCT("ea", m1=64, m2=32, ncls=7).double()
+    for layer in ref.head:
+        if isinstance(layer, torch.nn.Dropout):
+            layer.p = 0.0
+    model = PointTransformerCls(7, num_samples=(64, 32), dropout=0.0).double()
+    model.load_state_dict(convert_pct_port_state_dict(ref.state_dict()), strict=True)
+    xyz, target = torch.randn(4, 256, 3, dtype=torch.float64), torch.tensor([0, 3, 6, 1])
+    loss_ref = torch.nn.functional.cross_entropy(ref(xyz), target)
+    loss = torch.nn.functional.cross_entropy(model(xyz), target)
+    torch.testing.assert_close(loss, loss_ref)
+    loss_ref.backward()
+    loss.backward()
+    ref_grads = convert_pct_port_state_dict({k: p.grad for k, p in ref.named_parameters()})
+    for name, p in model.named_parameters():
+        torch.testing.assert_close(p.grad, ref_grads[name], msg=name)
+    ref_stats = convert_pct_port_state_dict(ref.state_dict())
+    for name, buffer in model.named_buffers():
+        torch.testing.assert_close(buffer, ref_stats[name], msg=name)

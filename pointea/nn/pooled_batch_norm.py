@@ -1,0 +1,102 @@
+"""Max pooling through BatchNorm and a monotone activation, with an analytic backward."""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+__all__ = ["pooled_batch_norm_act"]
+
+
+class _PooledBatchNormAct(torch.autograd.Function):
+    """``act(BN(z)).amax(dim)`` as ``act(scale * extreme + shift)``; see pooled_batch_norm_act.
+
+    Only the selected extreme of each (group, channel)
+    receives the upstream gradient, so BatchNorm's input gradient
+    ``scale * (G_i - mean(G) - xhat_i * mean(G xhat))`` is one per-channel affine map of
+    ``z`` plus a scatter of the selected entries.
+    """
+
+    @staticmethod
+    def forward(
+        ctx, z, dim: int, weight, bias, mean, invstd, negative_slope: float, batch_stats: bool
+    ):
+        scale = weight * invstd
+        shift = bias - mean * scale
+        extreme, index = z.max(dim=dim)
+        flipped = (scale < 0).nonzero().flatten()  # decreasing channels take the minimum
+        if len(flipped):  # rare (BatchNorm weights start at 1): reduce only those channels
+            low, low_index = z.index_select(-1, flipped).min(dim=dim)
+            extreme = extreme.index_copy(-1, flipped, low)
+            index = index.index_copy(-1, flipped, low_index)
+        pre = extreme * scale + shift
+        ctx.save_for_backward(z, index, extreme, pre, weight, mean, invstd)
+        ctx.dim, ctx.negative_slope, ctx.batch_stats = dim, negative_slope, batch_stats
+        return F.leaky_relu(pre, negative_slope) if negative_slope != 1.0 else pre
+
+    @staticmethod
+    def backward(ctx, grad_out):
+        z, index, extreme, pre, weight, mean, invstd = ctx.saved_tensors
+        slope = ctx.negative_slope
+        grad = grad_out if slope == 1.0 else torch.where(pre > 0, grad_out, grad_out * slope)
+        reduce = tuple(range(grad.dim() - 1))  # every dimension but the channels
+        grad_bias = grad.sum(reduce)
+        grad_weight = (grad * (extreme - mean) * invstd).sum(reduce)
+        scale = weight * invstd
+        if ctx.batch_stats and ctx.needs_input_grad[0]:
+            count = z.numel() // z.shape[-1]
+            coef = -scale * invstd * grad_weight / count  # multiplies (z - mean)
+            offset = -scale * grad_bias / count - coef * mean
+            grad_z = torch.addcmul(offset, z, coef)
+        else:
+            grad_z = torch.zeros_like(z)
+        grad_z.scatter_add_(ctx.dim, index.unsqueeze(ctx.dim), (grad * scale).unsqueeze(ctx.dim))
+        return grad_z, None, grad_weight, grad_bias, None, None, None, None
+
+
+def pooled_batch_norm_act(
+    z: torch.Tensor, dim: int, norm: nn.BatchNorm1d, negative_slope: float
+) -> torch.Tensor:
+    """``leaky_relu(norm(z), negative_slope).amax(dim)`` without normalising every element.
+
+    BatchNorm (over the last dimension, the channels) is a per-channel affine map
+    ``scale * z + shift`` with statistics over every other position, and the activation is monotone, so the max over the members
+    commutes with both: ``act(scale * max + shift)`` where ``scale >= 0``, ``act(scale *
+    min + shift)`` elsewhere. ``negative_slope`` 0 is ReLU, 1 the identity. In training mode
+    the batch statistics are used and the running statistics updated exactly as
+    ``BatchNorm1d`` does. Where several members tie for the extreme, the gradient goes to
+    one of them (as with ``torch.max``), a valid subgradient.
+
+    Shapes:
+        z: (*, K, *, C), contiguous -> z without ``dim``
+    """
+    if dim % z.dim() == z.dim() - 1:
+        raise ValueError("pooled_batch_norm_act pools over a dimension other than the channels")
+    z = z.contiguous()
+    flat = z.detach().view(-1, z.shape[-1])
+    batch_stats = norm.training or not norm.track_running_stats
+    if batch_stats:
+        momentum = 0.0
+        if norm.training and norm.track_running_stats:
+            norm.num_batches_tracked.add_(1)
+            momentum = (
+                norm.momentum
+                if norm.momentum is not None
+                else 1.0 / float(norm.num_batches_tracked)
+            )
+        update = norm.training and norm.track_running_stats
+        mean, var = torch.batch_norm_update_stats(
+            flat,
+            norm.running_mean if update else None,
+            norm.running_var if update else None,
+            momentum,
+        )
+    else:
+        mean, var = norm.running_mean, norm.running_var
+    invstd = torch.rsqrt(var + norm.eps)
+    weight = norm.weight if norm.affine else torch.ones_like(mean)
+    bias = norm.bias if norm.affine else torch.zeros_like(mean)
+    return _PooledBatchNormAct.apply(
+        z, dim, weight, bias, mean, invstd, negative_slope, batch_stats
+    )

@@ -1,0 +1,36 @@
+import pytest
+import torch
+
+from pointea.nn import LinearBNAct
+
+
+@pytest.mark.parametrize("act", ["relu", "leaky_relu", "none"])
+def test_max_before_norm_equals_max_after_norm(act):
+    """normalise_max(h) == act(BN(h)).amax(dim): outputs, gradients and running statistics."""
+    torch.manual_seed(0)
+    fast, slow = LinearBNAct(4, 6, act=act).double(), LinearBNAct(4, 6, act=act).double()
+    with torch.no_grad():
+        fast.norm.weight.copy_(torch.tensor([1.5, -0.7, 0.3, -2.0, 0.05, 1.0]))  # both signs
+        fast.norm.bias.uniform_(-0.5, 0.5)
+    slow.load_state_dict(fast.state_dict())
+    h = torch.randn(3, 5, 7, 6, dtype=torch.float64)
+    h_fast, h_slow = h.clone().requires_grad_(), h.clone().requires_grad_()
+    out_fast = fast.normalise_max(h_fast, dim=2)
+    out_slow = slow.normalise(h_slow).amax(dim=2)
+    torch.testing.assert_close(out_fast, out_slow)
+    weights = torch.randn_like(out_fast)
+    (out_fast * weights).sum().backward()
+    (out_slow * weights).sum().backward()
+    torch.testing.assert_close(h_fast.grad, h_slow.grad)
+    torch.testing.assert_close(fast.norm.weight.grad, slow.norm.weight.grad)
+    torch.testing.assert_close(fast.norm.bias.grad, slow.norm.bias.grad)
+    for name in ("running_mean", "running_var", "num_batches_tracked"):
+        torch.testing.assert_close(getattr(fast.norm, name), getattr(slow.norm, name))
+    fast.eval(), slow.eval()
+    with torch.no_grad():
+        torch.testing.assert_close(fast.normalise_max(h, dim=1), slow.normalise(h).amax(dim=1))
+
+
+def test_rejects_unknown_activation():
+    with pytest.raises(ValueError, match="act must be one of"):
+        LinearBNAct(2, 2, act="gelu")
