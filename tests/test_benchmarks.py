@@ -5,6 +5,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parents[1]
 
 
@@ -33,3 +35,40 @@ def test_data_pipeline_quick(tmp_path):
         result["batched_device_clouds_per_s"] > 0
         and result["conventional_workers_clouds_per_s"] > 0
     )
+
+
+PORT = ROOT.parent / "shared" / "baselines" / "pct_port.py"
+needs_port = pytest.mark.skipif(
+    not PORT.exists(), reason="shared/baselines/pct_port.py not beside the repo"
+)
+
+
+@needs_port
+def test_train_step_quick(tmp_path):
+    run_quick("train_step.py", tmp_path)
+    result = json.loads((tmp_path / "train_step.json").read_text())
+    assert result["max_logit_difference_eval"] < 1e-4  # same weights, same maths
+    assert result["port_step_s"] > 0 and result["pointea_speedup"] > 0
+
+
+@needs_port
+def test_inference_quick(tmp_path):
+    run_quick("inference.py", tmp_path)
+    result = json.loads((tmp_path / "inference.json").read_text())
+    assert result["cls_max_output_difference"] < 1e-4 and result["seg_max_output_difference"] < 1e-4
+    assert result["cls_pointea_clouds_per_s"] > 0 and result["seg_pointea_clouds_per_s"] > 0
+
+
+def test_large_cloud_quick(tmp_path):
+    run_quick("large_cloud.py", tmp_path)
+    result = json.loads((tmp_path / "large_cloud.json").read_text())
+    assert result["external"]["finite"] and result["external"]["points"] == 2048
+    assert result["offset_largest_points_under_cap"] == 1024
+
+
+@needs_port
+def test_epoch_quick(tmp_path):
+    run_quick("epoch.py", tmp_path)
+    result = json.loads((tmp_path / "epoch.json").read_text())
+    assert result["pointea"]["batches_run"] == 5 and result["port"]["batches_run"] == 5
+    assert result["pointea"]["epoch_seconds"] > 0 and result["speedup"] > 0

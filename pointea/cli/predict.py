@@ -24,7 +24,7 @@ import torch
 from omegaconf import DictConfig
 
 from pointea.cli.checkpoint import load_network
-from pointea.cli.run_config import ConfigError
+from pointea.cli.run_config import ConfigError, exit_on_user_error
 from pointea.data import DatasetError
 from pointea.data.user_clouds import normalise_cloud, resample_cloud
 from pointea.ops import knn
@@ -169,11 +169,7 @@ def predict(cfg: DictConfig) -> list[dict[str, Any]]:
 
 @hydra.main(version_base="1.3", config_path=str(CONFIGS), config_name="predict")
 def _hydra_main(cfg: DictConfig) -> None:
-    try:
-        results = predict(cfg)
-    except (ConfigError, DatasetError, FileNotFoundError, ValueError) as err:
-        print(f"error: {err}", file=sys.stderr)
-        sys.exit(2)
+    results = exit_on_user_error(lambda: predict(cfg))
     sys.exit(1 if any("error" in r for r in results) else 0)
 
 

@@ -2,15 +2,41 @@
 
 from __future__ import annotations
 
-from typing import Any
+import sys
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 from omegaconf import DictConfig, OmegaConf
 
-__all__ = ["ConfigError", "check_checkpoint", "check_task_and_data", "run_metadata"]
+from pointea.data.errors import DatasetError
+from pointea.tasks.checkpoint_io import CheckpointError
+
+__all__ = [
+    "ConfigError",
+    "check_checkpoint",
+    "check_task_and_data",
+    "exit_on_user_error",
+    "run_metadata",
+]
+
+T = TypeVar("T")
 
 
 class ConfigError(ValueError):
     """A configuration or checkpoint that cannot work; the message says which key and why."""
+
+
+# What a user can cause: reported as one line, not a traceback.
+USER_ERRORS = (ConfigError, DatasetError, CheckpointError, FileNotFoundError)
+
+
+def exit_on_user_error(action: Callable[[], T]) -> T:
+    """Run a CLI's work; a user error ends the program with its message and exit status 2."""
+    try:
+        return action()
+    except USER_ERRORS as err:
+        print(f"error: {err}", file=sys.stderr)
+        sys.exit(2)
 
 
 def check_task_and_data(cfg: DictConfig) -> None:

@@ -20,8 +20,12 @@ from hydra.core.hydra_config import HydraConfig
 from hydra.utils import instantiate
 from omegaconf import DictConfig, OmegaConf
 
-from pointea.cli.run_config import ConfigError, check_checkpoint, check_task_and_data, run_metadata
-from pointea.data import DatasetError
+from pointea.cli.run_config import (
+    check_checkpoint,
+    check_task_and_data,
+    exit_on_user_error,
+    run_metadata,
+)
 from pointea.tasks import EpochLog
 from pointea.tasks.checkpoint_io import AtomicCheckpointIO, load_checkpoint
 from pointea.vis.plots import plot_run
@@ -143,11 +147,7 @@ def run(cfg: DictConfig, callbacks: Sequence[pl.Callback] = ()) -> dict[str, flo
 
 @hydra.main(version_base="1.3", config_path=str(CONFIGS), config_name="train")
 def _hydra_main(cfg: DictConfig) -> None:
-    try:
-        run(cfg)
-    except (ConfigError, DatasetError, FileNotFoundError) as err:
-        print(f"error: {err}", file=sys.stderr)
-        sys.exit(2)
+    exit_on_user_error(lambda: run(cfg))
 
 
 def main() -> None:

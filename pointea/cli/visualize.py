@@ -20,8 +20,8 @@ from hydra.utils import instantiate
 from omegaconf import DictConfig
 
 from pointea.cli.checkpoint import load_network, run_folder
-from pointea.cli.run_config import ConfigError, check_checkpoint
-from pointea.data import DatasetError, ModelNet40H5, ShapeNetPartH5
+from pointea.cli.run_config import ConfigError, check_checkpoint, exit_on_user_error
+from pointea.data import ModelNet40H5, ShapeNetPartH5
 from pointea.tasks.part_iou import category_part_mask, restrict_to_category, shape_ious
 from pointea.vis import PALETTE, label_colors
 from pointea.vis.figures import captioned_row, contact_sheet, save_png
@@ -133,12 +133,9 @@ def visualize(cfg: DictConfig) -> Path:
 @hydra.main(version_base="1.3", config_path=str(CONFIGS), config_name="visualize")
 def _hydra_main(cfg: DictConfig) -> None:
     try:
-        visualize(cfg)
+        exit_on_user_error(lambda: visualize(cfg))
     except NoDisplayError as err:
         print(f"note: {err}", file=sys.stderr)
-    except (ConfigError, DatasetError, FileNotFoundError, ValueError) as err:
-        print(f"error: {err}", file=sys.stderr)
-        sys.exit(2)
 
 
 def main() -> None:

@@ -49,6 +49,15 @@ class LinearBNAct(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.normalise(self.linear(x))
 
+    def frozen_affine(self) -> tuple[torch.Tensor, torch.Tensor]:
+        """(scale, shift) of BatchNorm with its running statistics (eval mode), shape (C,)."""
+        norm = self.norm
+        scale = torch.rsqrt(norm.running_var + norm.eps)
+        shift = -norm.running_mean * scale
+        if norm.affine:
+            scale, shift = scale * norm.weight, shift * norm.weight + norm.bias
+        return scale, shift
+
     def normalise_max(self, h: torch.Tensor, dim: int) -> torch.Tensor:
         """``act(BN(h)).amax(dim)``, computed without normalising every element of ``h``.
 

@@ -24,18 +24,27 @@ class NeighborEmbedding(nn.Module):
     f_i`` is applied once per point before grouping instead of once per pair after it (K
     times fewer multiply-adds); and the max over neighbours is taken before the second
     layer's BatchNorm and ReLU, which are monotone per channel
-    (:meth:`LinearBNAct.normalise_max`).
+    (:meth:`LinearBNAct.normalise_max`). In eval mode the first BatchNorm is folded into
+    the per-point terms as well, and at most ``max_pairs`` (centre, neighbour) pairs are
+    held at once.
 
     Shapes:
         pos: (B, N, 3); x: (B, N, C) -> pos: (B, M, 3), x: (B, M, C')
     """
 
     def __init__(
-        self, in_channels: int, out_channels: int, *, num_samples: int | None, k: int = 32
+        self,
+        in_channels: int,
+        out_channels: int,
+        *,
+        num_samples: int | None,
+        k: int = 32,
+        max_pairs: int = 2**20,
     ) -> None:
         super().__init__()
         self.num_samples = num_samples
         self.k = k
+        self.max_pairs = max_pairs
         self.first = LinearBNAct(2 * in_channels, out_channels)
         self.second = LinearBNAct(out_channels, out_channels)
 
@@ -51,7 +60,32 @@ class NeighborEmbedding(nn.Module):
         w_neighbour, w_centre = self.first.linear.weight.chunk(2, dim=1)  # (C', C) each
         per_point = x @ w_neighbour.T  # (B, N, C')
         per_centre = centre_x @ (w_centre - w_neighbour).T  # (B, M, C')
-        h = gather_points(per_point, idx).add_(per_centre.unsqueeze(2))  # (B, M, K, C')
-        h = self.second.linear(self.first.normalise(h))  # (B, M, K, C')
-        # max over the K neighbours of LBR(h), with the max taken before BN and ReLU.
-        return centre_pos, self.second.normalise_max(h, dim=2)  # (B, M, C')
+        if self.training:
+            h = gather_points(per_point, idx).add_(per_centre.unsqueeze(2))  # (B, M, K, C')
+            return centre_pos, self._pooled(self.first.normalise(h))
+        # Eval: the first BatchNorm is a fixed affine map, folded in before grouping, and
+        # centres go in chunks (exact with fixed statistics) to bound memory on big clouds.
+        scale, shift = self.first.frozen_affine()
+        per_point, per_centre = per_point * scale, per_centre * scale + shift
+        chunk = max(1, self.max_pairs // (idx.shape[0] * idx.shape[2]))
+        pooled = [
+            self._pooled(
+                self.first.act(
+                    gather_points(per_point, part).add_(
+                        per_centre[:, start : start + chunk].unsqueeze(2)
+                    )
+                )
+            )
+            for start, part in zip(
+                range(0, idx.shape[1], chunk), idx.split(chunk, dim=1), strict=True
+            )
+        ]
+        return centre_pos, torch.cat(pooled, dim=1)  # (B, M, C')
+
+    def _pooled(self, h1: torch.Tensor) -> torch.Tensor:
+        """Max over the K neighbours of the second LBR, taken before its BN and ReLU.
+
+        Shapes:
+            h1: (B, M, K, C') -> (B, M, C')
+        """
+        return self.second.normalise_max(self.second.linear(h1), dim=2)

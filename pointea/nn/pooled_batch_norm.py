@@ -25,11 +25,16 @@ class _PooledBatchNormAct(torch.autograd.Function):
         scale = weight * invstd
         shift = bias - mean * scale
         extreme, index = z.max(dim=dim)
-        flipped = (scale < 0).nonzero().flatten()  # decreasing channels take the minimum
-        if len(flipped):  # rare (BatchNorm weights start at 1): reduce only those channels
-            low, low_index = z.index_select(-1, flipped).min(dim=dim)
-            extreme = extreme.index_copy(-1, flipped, low)
-            index = index.index_copy(-1, flipped, low_index)
+        if torch.compiler.is_compiling():  # no data-dependent branch inside a graph
+            low, low_index = z.min(dim=dim)
+            extreme = torch.where(scale < 0, low, extreme)
+            index = torch.where(scale < 0, low_index, index)
+        else:
+            flipped = (scale < 0).nonzero().flatten()  # decreasing channels take the minimum
+            if len(flipped):  # rare (BatchNorm weights start at 1): only those channels
+                low, low_index = z.index_select(-1, flipped).min(dim=dim)
+                extreme = extreme.index_copy(-1, flipped, low)
+                index = index.index_copy(-1, flipped, low_index)
         pre = extreme * scale + shift
         ctx.save_for_backward(z, index, extreme, pre, weight, mean, invstd)
         ctx.dim, ctx.negative_slope, ctx.batch_stats = dim, negative_slope, batch_stats
@@ -53,6 +58,20 @@ class _PooledBatchNormAct(torch.autograd.Function):
             grad_z = torch.zeros_like(z)
         grad_z.scatter_add_(ctx.dim, index.unsqueeze(ctx.dim), (grad * scale).unsqueeze(ctx.dim))
         return grad_z, None, grad_weight, grad_bias, None, None, None, None
+
+
+def _batch_stats(flat: torch.Tensor, norm: nn.BatchNorm1d | None, momentum: float):
+    """Per-channel mean and biased variance of (n, C) rows; with ``norm``, its running
+    statistics are updated as BatchNorm1d does (unbiased variance, momentum)."""
+    if not torch.compiler.is_compiling():  # the fast ATen kernel (it has no compile support)
+        running = (norm.running_mean, norm.running_var) if norm is not None else (None, None)
+        return torch.batch_norm_update_stats(flat, *running, momentum)
+    var, mean = torch.var_mean(flat, dim=0, unbiased=False)
+    if norm is not None:
+        count = flat.shape[0]
+        norm.running_mean.lerp_(mean, momentum)
+        norm.running_var.lerp_(var * count / max(count - 1, 1), momentum)
+    return mean, var
 
 
 def pooled_batch_norm_act(
@@ -86,17 +105,23 @@ def pooled_batch_norm_act(
                 else 1.0 / float(norm.num_batches_tracked)
             )
         update = norm.training and norm.track_running_stats
-        mean, var = torch.batch_norm_update_stats(
-            flat,
-            norm.running_mean if update else None,
-            norm.running_var if update else None,
-            momentum,
-        )
+        mean, var = _batch_stats(flat, norm if update else None, momentum)
     else:
         mean, var = norm.running_mean, norm.running_var
     invstd = torch.rsqrt(var + norm.eps)
     weight = norm.weight if norm.affine else torch.ones_like(mean)
     bias = norm.bias if norm.affine else torch.zeros_like(mean)
+    needs_grad = torch.is_grad_enabled() and any(t.requires_grad for t in (z, weight, bias))
+    if not needs_grad:  # no backward: plain extremes, without the indices
+        scale = weight * invstd
+        extreme = z.amax(dim)
+        if torch.compiler.is_compiling():
+            extreme = torch.where(scale < 0, z.amin(dim), extreme)
+        else:
+            flipped = (scale < 0).nonzero().flatten()
+            if len(flipped):
+                extreme = extreme.index_copy(-1, flipped, z.index_select(-1, flipped).amin(dim))
+        return F.leaky_relu(extreme * scale + (bias - mean * scale), negative_slope)
     return _PooledBatchNormAct.apply(
         z, dim, weight, bias, mean, invstd, negative_slope, batch_stats
     )

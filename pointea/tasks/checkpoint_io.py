@@ -10,7 +10,11 @@ from typing import Any
 import torch
 from pytorch_lightning.plugins.io import TorchCheckpointIO
 
-__all__ = ["AtomicCheckpointIO", "load_checkpoint"]
+__all__ = ["AtomicCheckpointIO", "CheckpointError", "load_checkpoint"]
+
+
+class CheckpointError(ValueError):
+    """A file that cannot be loaded as a checkpoint safely; the message names it."""
 
 
 class AtomicCheckpointIO(TorchCheckpointIO):
@@ -43,7 +47,7 @@ def load_checkpoint(path, map_location=None) -> dict[str, Any]:
     try:
         return torch.load(path, map_location=map_location or "cpu", weights_only=True)
     except Exception as err:
-        raise ValueError(
+        raise CheckpointError(
             f"{path} is not a checkpoint pointea can load safely (weights_only=True refused it: "
             f"{type(err).__name__}: {str(err).splitlines()[0]})"
         ) from err

@@ -34,3 +34,17 @@ def test_max_before_norm_equals_max_after_norm(act):
 def test_rejects_unknown_activation():
     with pytest.raises(ValueError, match="act must be one of"):
         LinearBNAct(2, 2, act="gelu")
+
+
+def test_no_grad_path_equals_autograd_path():
+    torch.manual_seed(1)
+    layer = LinearBNAct(4, 5).eval()
+    with torch.no_grad():
+        layer.norm.weight.copy_(torch.tensor([1.0, -1.0, 0.5, -0.2, 2.0]))
+        layer.norm.running_mean.uniform_(-1, 1)
+    h = torch.randn(2, 3, 8, 5)
+    with torch.no_grad():
+        fast = layer.normalise_max(h, dim=2)
+    slow = layer.normalise_max(h.requires_grad_(), dim=2)
+    torch.testing.assert_close(fast, slow.detach())
+    torch.testing.assert_close(fast, layer.normalise(h.detach()).amax(dim=2))

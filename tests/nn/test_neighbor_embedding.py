@@ -32,3 +32,20 @@ def test_full_resolution_keeps_every_point():
     pos = torch.rand(1, 20, 3)
     out_pos, out = layer(pos, torch.randn(1, 20, 4))
     assert torch.equal(out_pos, pos) and out.shape == (1, 20, 8)
+
+
+def test_eval_folding_and_chunking_change_nothing():
+    torch.manual_seed(1)
+    layer = NeighborEmbedding(6, 10, num_samples=None, k=5).double()
+    pos = torch.rand(2, 60, 3, dtype=torch.float64)
+    x = torch.randn(2, 60, 6, dtype=torch.float64)
+    layer(pos, x)  # one training step of statistics
+    layer.eval()
+    _, whole = layer(pos, x)
+    layer.max_pairs = 2 * 5 * 7  # 7 centres per chunk: uneven chunks
+    _, chunked = layer(pos, x)
+    nbr = gather_points(x, knn(pos, pos, 5))
+    centre = x.unsqueeze(2).expand_as(nbr)
+    expected = layer.second(layer.first(torch.cat([nbr - centre, centre], dim=-1))).amax(dim=2)
+    torch.testing.assert_close(whole, expected)
+    torch.testing.assert_close(chunked, expected)

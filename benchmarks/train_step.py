@@ -1,0 +1,75 @@
+"""Training-step time: pointea (eager and torch.compile) against the straightforward PCT port.
+
+    python benchmarks/train_step.py [--quick] [--batch 16] [--points 1024]
+
+Same weights (the port's, converted), same inputs, same process. Before timing it checks
+that both give the same logits in eval mode. A step is forward, cross-entropy, backward
+and an SGD update; the figure is the best of --repeats steps after two warm-up steps
+(compilation happens there).
+"""
+
+from __future__ import annotations
+
+import argparse
+import copy
+import json
+import os
+from pathlib import Path
+
+import torch
+import torch.nn.functional as F
+from _port import best_seconds, port_and_pointea
+
+
+def step_fn(model, xyz, target):
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9)
+
+    def step():
+        optimizer.zero_grad(set_to_none=True)
+        F.cross_entropy(model(xyz), target).backward()
+        optimizer.step()
+
+    return step
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true")
+    parser.add_argument("--batch", type=int, default=16)
+    parser.add_argument("--points", type=int, default=1024)
+    parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--no-compile", action="store_true")
+    parser.add_argument("--out", type=Path, default=Path(__file__).parent / "results")
+    args = parser.parse_args()
+    samples = (512, 256)
+    if args.quick:
+        args.batch, args.points, args.repeats, args.no_compile, samples = 2, 256, 1, True, (64, 32)
+    torch.manual_seed(0)
+    _, port, ours = port_and_pointea(samples)
+    xyz = torch.randn(args.batch, args.points, 3)
+    target = torch.randint(0, 40, (args.batch,))
+    port.eval(), ours.eval()
+    with torch.no_grad():
+        difference = (port(xyz) - ours(xyz)).abs().max().item()
+    port.train(), ours.train()
+    variants = {"port": port, "pointea": ours}
+    if not args.no_compile:
+        compiled = copy.deepcopy(ours)
+        compiled.compile()
+        variants["pointea+compile"] = compiled
+    result = {"batch": args.batch, "points": args.points, "threads": torch.get_num_threads(),
+              "cpus": os.cpu_count(), "max_logit_difference_eval": difference}  # fmt: skip
+    for name, model in variants.items():
+        step = step_fn(model, xyz, target)
+        step(), step()  # warm-up (and compilation)
+        result[f"{name}_step_s"] = round(best_seconds(step, args.repeats), 4)
+    for name in variants:
+        if name != "port":
+            result[f"{name}_speedup"] = round(result["port_step_s"] / result[f"{name}_step_s"], 2)
+    args.out.mkdir(parents=True, exist_ok=True)
+    (args.out / "train_step.json").write_text(json.dumps(result, indent=1))
+    print(json.dumps(result))
+
+
+if __name__ == "__main__":
+    main()
