@@ -33,12 +33,15 @@ def port_and_pointea(num_samples=(512, 256), num_classes=40, seed=0):
 
 
 def best_seconds(fn, repeats: int) -> float:
+    """The fastest of ``repeats`` calls, waiting for queued GPU work to finish."""
     import time
 
     times = []
     for _ in range(repeats):
         start = time.perf_counter()
         fn()
+        if torch.cuda.is_available():
+            torch.cuda.synchronize()
         times.append(time.perf_counter() - start)
     return min(times)
 
