@@ -111,6 +111,13 @@ def test_readme_train_commands_run_with_tiny_overrides(tmp_path):
         done = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True)
         assert done.returncode == 0, f"{' '.join(words)}\n{done.stderr[-3000:]}"
         assert (run_dir / "metrics.json").is_file()
+        if "mode=test" not in args:  # plain lines per epoch when not on a terminal
+            epoch_lines = [
+                line for line in done.stdout.splitlines() if line.startswith("epoch 0 (")
+            ]
+            assert (
+                epoch_lines and "train/loss=" in epoch_lines[0] and "_step=" not in epoch_lines[0]
+            )
         last_run[task] = run_dir / "checkpoints" / "last.ckpt"
 
 
