@@ -109,11 +109,10 @@ class PointCloudDataModule(pl.LightningDataModule):
             fetch(self.layout, self.root, urls=self.urls or None)
 
     def _release_present(self) -> bool:
-        folder = ModelNet40H5.folder if self.layout == "modelnet40" else ShapeNetPartH5.folder
-        return any(
-            (p / "train_files.txt").is_file() or (p / "train_hdf5_file_list.txt").is_file()
-            for p in (self.root, self.root / folder)
-        )
+        """The release's marker file is at ``root`` or in its release folder (as the readers look)."""
+        reader = ModelNet40H5 if self.layout == "modelnet40" else ShapeNetPartH5
+        marker = "shape_names.txt" if self.layout == "modelnet40" else "all_object_categories.txt"
+        return any((p / marker).is_file() for p in (self.root, self.root / reader.folder))
 
     def read_tables(self) -> None:
         """Fill ``class_names`` (and the part table) from the release's small text files,

@@ -115,3 +115,29 @@ def test_bad_layout_and_loader_are_named():
         PointCloudDataModule(
             layout="modelnet40", root=".", num_points=1, num_classes=1, loader="ray"
         )
+
+
+def test_prepare_data_downloads_only_an_absent_release(tmp_path, modelnet_release, monkeypatch):
+    import pointea.data.download as download
+
+    calls = []
+    monkeypatch.setattr(download, "fetch", lambda *args, **kwargs: calls.append((args, kwargs)))
+    present = PointCloudDataModule(
+        layout="modelnet40",
+        root=str(modelnet_release[0].parent),
+        num_points=16,
+        num_classes=3,
+        download=True,
+    )
+    present.prepare_data()
+    assert calls == []
+    absent = PointCloudDataModule(
+        layout="modelnet40",
+        root=str(tmp_path / "empty"),
+        num_points=16,
+        num_classes=3,
+        download=True,
+        urls=["http://mirror/m.zip"],
+    )
+    absent.prepare_data()
+    assert calls == [(("modelnet40", tmp_path / "empty"), {"urls": ["http://mirror/m.zip"]})]
