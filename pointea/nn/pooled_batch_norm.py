@@ -66,7 +66,7 @@ def _batch_stats(flat: torch.Tensor, norm: nn.BatchNorm1d | None, momentum: floa
     if not torch.compiler.is_compiling():  # the fast ATen kernel (it has no compile support)
         running = (norm.running_mean, norm.running_var) if norm is not None else (None, None)
         return torch.batch_norm_update_stats(flat, *running, momentum)
-    var, mean = torch.var_mean(flat, dim=0, unbiased=False)
+    var, mean = torch.var_mean(flat.float(), dim=0, unbiased=False)  # float32 under autocast
     if norm is not None:
         count = flat.shape[0]
         norm.running_mean.lerp_(mean, momentum)

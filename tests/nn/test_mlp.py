@@ -48,3 +48,21 @@ def test_no_grad_path_equals_autograd_path():
     slow = layer.normalise_max(h.requires_grad_(), dim=2)
     torch.testing.assert_close(fast, slow.detach())
     torch.testing.assert_close(fast, layer.normalise(h.detach()).amax(dim=2))
+
+
+def test_compiled_pooling_under_bf16_autocast_matches_eager():
+    """The compiled statistics path (var_mean) under bf16 autocast: float32 running
+    statistics, results close to eager."""
+    torch.manual_seed(2)
+    eager, compiled = LinearBNAct(8, 8), LinearBNAct(8, 8)
+    compiled.load_state_dict(eager.state_dict())
+    pooled = torch.compile(lambda layer, x: layer.normalise_max(layer.linear(x), dim=1))
+    x = torch.randn(6, 5, 8)
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        expected = eager.normalise_max(eager.linear(x), dim=1)
+        got = pooled(compiled, x)
+    torch.testing.assert_close(got.float(), expected.float(), atol=0.05, rtol=0.05)
+    assert compiled.norm.running_mean.dtype == torch.float32
+    torch.testing.assert_close(
+        compiled.norm.running_mean, eager.norm.running_mean, atol=0.02, rtol=0.02
+    )
