@@ -9,11 +9,30 @@ from torch import nn
 __all__ = ["pooled_batch_norm_act"]
 
 
+def _extremes(z: torch.Tensor, dim: int, scale: torch.Tensor, with_index: bool):
+    """Per channel, the max over ``dim`` where ``scale >= 0`` and the min where it is
+    negative (a decreasing channel's max after BatchNorm), with their indices if asked."""
+    extreme, index = z.max(dim=dim) if with_index else (z.amax(dim), None)
+    if torch.compiler.is_compiling():  # no data-dependent branch inside a graph
+        low, low_index = z.min(dim=dim) if with_index else (z.amin(dim), None)
+        extreme = torch.where(scale < 0, low, extreme)
+        index = torch.where(scale < 0, low_index, index) if with_index else None
+        return extreme, index
+    flipped = (scale < 0).nonzero().flatten()
+    if len(flipped):  # rare (BatchNorm weights start at 1): reduce only those channels
+        part = z.index_select(-1, flipped)
+        low, low_index = part.min(dim=dim) if with_index else (part.amin(dim), None)
+        extreme = extreme.index_copy(-1, flipped, low)
+        if with_index:
+            index = index.index_copy(-1, flipped, low_index)
+    return extreme, index
+
+
 class _PooledBatchNormAct(torch.autograd.Function):
     """``act(BN(z)).amax(dim)`` as ``act(scale * extreme + shift)``; see pooled_batch_norm_act.
 
-    Only the selected extreme of each (group, channel)
-    receives the upstream gradient, so BatchNorm's input gradient
+    Only the selected extreme of each (group, channel) receives the upstream gradient, so
+    BatchNorm's input gradient
     ``scale * (G_i - mean(G) - xhat_i * mean(G xhat))`` is one per-channel affine map of
     ``z`` plus a scatter of the selected entries.
     """
@@ -24,21 +43,11 @@ class _PooledBatchNormAct(torch.autograd.Function):
     ):
         scale = weight * invstd
         shift = bias - mean * scale
-        extreme, index = z.max(dim=dim)
-        if torch.compiler.is_compiling():  # no data-dependent branch inside a graph
-            low, low_index = z.min(dim=dim)
-            extreme = torch.where(scale < 0, low, extreme)
-            index = torch.where(scale < 0, low_index, index)
-        else:
-            flipped = (scale < 0).nonzero().flatten()  # decreasing channels take the minimum
-            if len(flipped):  # rare (BatchNorm weights start at 1): only those channels
-                low, low_index = z.index_select(-1, flipped).min(dim=dim)
-                extreme = extreme.index_copy(-1, flipped, low)
-                index = index.index_copy(-1, flipped, low_index)
+        extreme, index = _extremes(z, dim, scale, with_index=True)
         pre = extreme * scale + shift
         ctx.save_for_backward(z, index, extreme, pre, weight, mean, invstd)
         ctx.dim, ctx.negative_slope, ctx.batch_stats = dim, negative_slope, batch_stats
-        return F.leaky_relu(pre, negative_slope) if negative_slope != 1.0 else pre
+        return F.leaky_relu(pre, negative_slope)
 
     @staticmethod
     def backward(ctx, grad_out):
@@ -80,8 +89,8 @@ def pooled_batch_norm_act(
     """``leaky_relu(norm(z), negative_slope).amax(dim)`` without normalising every element.
 
     BatchNorm (over the last dimension, the channels) is a per-channel affine map
-    ``scale * z + shift`` with statistics over every other position, and the activation is monotone, so the max over the members
-    commutes with both: ``act(scale * max + shift)`` where ``scale >= 0``, ``act(scale *
+    ``scale * z + shift`` with statistics over every other position, and the activation
+    is monotone, so the max over the members commutes with both: ``act(scale * max + shift)`` where ``scale >= 0``, ``act(scale *
     min + shift)`` elsewhere. ``negative_slope`` 0 is ReLU, 1 the identity. In training mode
     the batch statistics are used and the running statistics updated exactly as
     ``BatchNorm1d`` does. Where several members tie for the extreme, the gradient goes to
@@ -112,15 +121,9 @@ def pooled_batch_norm_act(
     weight = norm.weight if norm.affine else torch.ones_like(mean)
     bias = norm.bias if norm.affine else torch.zeros_like(mean)
     needs_grad = torch.is_grad_enabled() and any(t.requires_grad for t in (z, weight, bias))
-    if not needs_grad:  # no backward: plain extremes, without the indices
+    if not needs_grad:  # no backward: the extremes without their indices
         scale = weight * invstd
-        extreme = z.amax(dim)
-        if torch.compiler.is_compiling():
-            extreme = torch.where(scale < 0, z.amin(dim), extreme)
-        else:
-            flipped = (scale < 0).nonzero().flatten()
-            if len(flipped):
-                extreme = extreme.index_copy(-1, flipped, z.index_select(-1, flipped).amin(dim))
+        extreme, _ = _extremes(z, dim, scale, with_index=False)
         return F.leaky_relu(extreme * scale + (bias - mean * scale), negative_slope)
     return _PooledBatchNormAct.apply(
         z, dim, weight, bias, mean, invstd, negative_slope, batch_stats
