@@ -68,18 +68,12 @@ class NeighborEmbedding(nn.Module):
         scale, shift = self.first.frozen_affine()
         per_point, per_centre = per_point * scale, per_centre * scale + shift
         chunk = max(1, self.max_pairs // (idx.shape[0] * idx.shape[2]))
-        pooled = [
-            self._pooled(
-                self.first.act(
-                    gather_points(per_point, part).add_(
-                        per_centre[:, start : start + chunk].unsqueeze(2)
-                    )
-                )
-            )
-            for start, part in zip(
-                range(0, idx.shape[1], chunk), idx.split(chunk, dim=1), strict=True
-            )
-        ]
+        pooled = []
+        for start in range(0, idx.shape[1], chunk):
+            centres = slice(start, start + chunk)
+            h = gather_points(per_point, idx[:, centres])  # (B, chunk, K, C')
+            h.add_(per_centre[:, centres].unsqueeze(2))
+            pooled.append(self._pooled(self.first.act(h)))
         return centre_pos, torch.cat(pooled, dim=1)  # (B, M, C')
 
     def _pooled(self, h1: torch.Tensor) -> torch.Tensor:
