@@ -12,8 +12,6 @@ back from the resampled points by nearest neighbour) and a PNG. ``predictions.js
 
 from __future__ import annotations
 
-import json
-import os
 import sys
 from pathlib import Path
 from typing import Any
@@ -24,6 +22,7 @@ import torch
 from omegaconf import DictConfig
 
 from pointea.cli.checkpoint import load_network
+from pointea.cli.outputs import write_json
 from pointea.cli.run_config import ConfigError, exit_on_user_error
 from pointea.data import DatasetError
 from pointea.data.user_clouds import normalise_cloud, resample_cloud
@@ -159,9 +158,7 @@ def predict(cfg: DictConfig) -> list[dict[str, Any]]:
             print(f"skipped: {err}", file=sys.stderr)
             results.append({"file": str(path), "error": str(err)})
     record = out / "predictions.json"
-    tmp = record.with_suffix(".json.tmp")
-    tmp.write_text(json.dumps({"checkpoint": str(cfg.ckpt_path), "results": results}, indent=1))
-    os.replace(tmp, record)
+    write_json(record, {"checkpoint": str(cfg.ckpt_path), "results": results})
     failed = sum("error" in r for r in results)
     print(f"{len(results) - failed} predicted, {failed} skipped; see {record}")
     return results

@@ -8,8 +8,6 @@ checkpoints (best and last), CSV and TensorBoard logs, ``metrics.json``,
 
 from __future__ import annotations
 
-import json
-import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -20,6 +18,7 @@ from hydra.core.hydra_config import HydraConfig
 from hydra.utils import instantiate
 from omegaconf import DictConfig, OmegaConf
 
+from pointea.cli.outputs import write_json
 from pointea.cli.run_config import (
     check_checkpoint,
     check_task_and_data,
@@ -67,12 +66,6 @@ def _test_details(task: pl.LightningModule, metadata: dict) -> dict:
             zip(metadata["class_names"], task.test_per_category.tolist(), strict=True)
         )
     return details
-
-
-def _write_json(path: Path, data: dict) -> None:
-    tmp = path.with_suffix(".json.tmp")
-    tmp.write_text(json.dumps(data, indent=1, sort_keys=True))
-    os.replace(tmp, path)
 
 
 def _print_table(metrics: dict[str, float], title: str) -> None:
@@ -137,8 +130,8 @@ def run(cfg: DictConfig, callbacks: Sequence[pl.Callback] = ()) -> dict[str, flo
     )
     metrics = {k: float(v) for k, v in results[0].items()}
     if trainer.is_global_zero:
-        _write_json(output / "metrics.json", {"checkpoint": str(test_ckpt), "metrics": metrics})
-        _write_json(output / "test_details.json", _test_details(task, metadata))
+        write_json(output / "metrics.json", {"checkpoint": str(test_ckpt), "metrics": metrics})
+        write_json(output / "test_details.json", _test_details(task, metadata))
         plot_run(output)
         _print_table(metrics, f"test metrics ({cfg.task.name})")
         print(f"checkpoint: {test_ckpt}\noutputs: {output}")
