@@ -88,7 +88,7 @@ class PointCloudDataModule(pl.LightningDataModule):
         self.builtin, self.download, self.urls = builtin, download, list(urls or [])
         self.builtin_config = SyntheticConfig(**dict(builtin_options or {}))
         self.val_fraction, self.select_on_test = val_fraction, select_on_test
-        self.train_split, self.random_subset = train_split, random_subset
+        self.train_split = train_split
         self.train_transform = Compose(
             [RandomSubset(num_points) if random_subset else FirstPoints(num_points)]
             + list(train_transforms or [])
