@@ -32,7 +32,7 @@ def tiny_overrides(data_root, task="cls", epochs=1, batches=2):
     return [
         f"task={task}",
         f"data={data}",
-        "model=ea_pct_tiny",
+        f"model=pct_{task}_tiny",
         "trainer=cpu",
         f"data.root={data_root}",
         f"+data.builtin_options={options}",

@@ -34,16 +34,9 @@ __all__ = ["main", "run"]
 CONFIGS = Path(__file__).resolve().parents[2] / "configs"
 
 
-def _build_task(cfg: DictConfig, datamodule, metadata: dict) -> pl.LightningModule:
+def _build_task(cfg: DictConfig, metadata: dict) -> pl.LightningModule:
+    """The task reads its label tables (classes, or categories and parts) from ``metadata``."""
     network = instantiate(metadata["model"])
-    specific = (
-        {"num_classes": metadata["num_classes"]}
-        if cfg.task.name == "cls"
-        else {
-            "category_parts": metadata["category_parts"],
-            "category_names": datamodule.category_names,
-        }
-    )
     # A partial: keyword arguments passed to instantiate() would be converted to configs.
     build = instantiate(cfg.task.module, _partial_=True)
     return build(
@@ -52,7 +45,6 @@ def _build_task(cfg: DictConfig, datamodule, metadata: dict) -> pl.LightningModu
         scheduler=instantiate(cfg.optim.scheduler) if cfg.optim.get("scheduler") else None,
         compile=cfg.compile,
         metadata=metadata,
-        **specific,
     )
 
 
@@ -87,13 +79,12 @@ def run(cfg: DictConfig, callbacks: Sequence[pl.Callback] = ()) -> dict[str, flo
     output = Path(HydraConfig.get().runtime.output_dir)
     datamodule = instantiate(cfg.data)
     datamodule.prepare_data()
-    datamodule.read_tables()
-    metadata = run_metadata(cfg, datamodule.class_names, datamodule.category_parts)
+    metadata = run_metadata(cfg, datamodule.read_tables())
     if cfg.ckpt_path:
         stored = load_checkpoint(cfg.ckpt_path)
         check_checkpoint(cfg.ckpt_path, stored, metadata, cfg.mode)
         metadata["model"] = stored["pointea"]["model"]  # test the network that was trained
-    task = _build_task(cfg, datamodule, metadata)
+    task = _build_task(cfg, metadata)
 
     checkpoints = pl.callbacks.ModelCheckpoint(
         dirpath=output / "checkpoints",

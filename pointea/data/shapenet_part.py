@@ -11,6 +11,7 @@ from torch.utils.data import Dataset
 
 from pointea.data.errors import DatasetError
 from pointea.data.h5_release import check_points, find_release, read_list_file, read_shards
+from pointea.data.release_tables import ReleaseTables
 
 __all__ = ["ShapeNetPartH5"]
 
@@ -22,7 +23,8 @@ class ShapeNetPartH5(Dataset):
     ``hdf5_data/`` folder or the folder that holds it. Categories come from
     ``all_object_categories.txt`` (name and synset id per line) and each category's global
     part ids from ``overallid_to_catid_partid.json`` (one ``[synset, local part]`` per
-    global id). ``trainval`` joins the train and val lists.
+    global id). ``trainval`` joins the train and val lists. The class attributes are the
+    layout's facts, as in :class:`ModelNet40H5`.
 
     Shapes:
         points: (S, P, 3) float32; parts: (S, P) int64; categories: (S,) int64;
@@ -30,12 +32,16 @@ class ShapeNetPartH5(Dataset):
     """
 
     folder = "hdf5_data"
+    marker = "all_object_categories.txt"
+    release = "shapenetpart"
     splits = ("train", "val", "trainval", "test")
+    task = "seg"
+    stratify_by = "category"
 
     def __init__(self, root: str | Path, split: str = "train", num_points: int = 2048) -> None:
         if split not in self.splits:
             raise DatasetError(f"ShapeNetPart split must be one of {self.splits}, got {split!r}")
-        self.root = self._find(root)
+        self.root = self.find(root)
         self.split = split
         self.num_points = num_points
         self.category_names, self.category_parts = self.read_part_table(self.root)
@@ -53,15 +59,29 @@ class ShapeNetPartH5(Dataset):
         self.categories = torch.from_numpy(categories)
 
     @classmethod
-    def _find(cls, root: str | Path) -> Path:
-        hint = "python -m pointea.data.download shapenetpart"
-        return find_release(root, cls.folder, "all_object_categories.txt", hint)
+    def find(cls, root: str | Path) -> Path:
+        """The release folder: ``root`` itself or ``root/<folder>``, whichever holds the marker."""
+        return find_release(
+            root, cls.folder, cls.marker, f"python -m pointea.data.download {cls.release}"
+        )
+
+    @classmethod
+    def read_tables(cls, root: str | Path) -> ReleaseTables:
+        """Category names, each category's global part ids and the counts (no shards read)."""
+        folder = cls.find(root)
+        names, parts = cls.read_part_table(folder)
+        num_parts = sum(len(p) for p in parts)
+        counts = {
+            "num_parts": (num_parts, folder / "overallid_to_catid_partid.json"),
+            "num_categories": (len(names), folder / cls.marker),
+        }
+        return ReleaseTables(names, num_parts, parts, counts)
 
     @classmethod
     def read_part_table(cls, root: str | Path) -> tuple[list[str], list[list[int]]]:
         """Category names and each category's global part ids (no shards read)."""
-        folder = cls._find(root)
-        names_file = folder / "all_object_categories.txt"
+        folder = cls.find(root)
+        names_file = folder / cls.marker
         rows = [line.split() for line in names_file.read_text().splitlines() if line.strip()]
         if not rows or any(len(row) != 2 for row in rows):
             raise DatasetError(f"{names_file}: expected 'name synset' on every line")
@@ -103,6 +123,10 @@ class ShapeNetPartH5(Dataset):
                 f"{where}: part id {value} in row {row} is not a part of its category {name} "
                 f"(parts {self.category_parts[categories[row]]})"
             )
+
+    def arrays(self) -> dict[str, torch.Tensor]:
+        """The whole split: ``pos`` (S, P, 3), ``y`` (S, P) and ``category`` (S,)."""
+        return {"pos": self.points, "y": self.parts, "category": self.categories}
 
     @property
     def num_parts(self) -> int:
