@@ -108,11 +108,6 @@ class PointCloudDataModule(pl.LightningDataModule):
         self.tables: ReleaseTables | None = None
 
     @property
-    def task(self) -> str:
-        """The task the dataset's layout serves (``cls`` or ``seg``)."""
-        return self.dataset_class.task
-
-    @property
     def class_names(self) -> list[str]:
         return list(self.tables.class_names) if self.tables else []
 
