@@ -113,18 +113,27 @@ def test_interrupted_and_resumed_run_equals_the_uninterrupted_run(data_root, tmp
     assert yaml.safe_load((killed / "config.yaml").read_text())["ckpt_path"].endswith("last.ckpt")
 
 
+class TestedCheckpoint(pl.Callback):
+    def on_test_start(self, trainer, pl_module):
+        self.path = trainer.ckpt_path
+
+
 def test_best_checkpoint_tracking_survives_a_resume(data_root, tmp_path):
-    """The resumed run compares its epochs with the best of the epochs before the resume:
-    with the validation metric flat, the first epoch stays the best."""
-    overrides = [*tiny_overrides(data_root / "cls", epochs=3, batches=2)]
-    run(compose_train([*overrides, "trainer.max_epochs=1", "optim.scheduler.T_max=3"], tmp_path))
-    assert [p.name for p in (tmp_path / "checkpoints").glob("best-*")] == ["best-epoch000.ckpt"]
-    last = tmp_path / "checkpoints" / "last.ckpt"
-    run(compose_train([*overrides, "optim.scheduler.T_max=3", f"ckpt_path={last}"], tmp_path))
-    assert [p.name for p in (tmp_path / "checkpoints").glob("best-*")] == ["best-epoch000.ckpt"]
-    saved = json.loads((tmp_path / "metrics.json").read_text())
-    assert saved["checkpoint"] == str(tmp_path / "checkpoints" / "best-epoch000.ckpt")
+    """The resumed epochs compete with the best epoch before the resume: the validation
+    metric of the tiny model on this data stays flat, so the first epoch stays the best
+    (a later epoch replaces it only when strictly better) and is what gets tested."""
+    overrides = [*tiny_overrides(data_root / "cls", epochs=3, batches=2), "optim.scheduler.T_max=3"]
+    run(compose_train([*overrides, "trainer.max_epochs=1"], tmp_path / "run"))
+    last = tmp_path / "run" / "checkpoints" / "last.ckpt"
+    tested = TestedCheckpoint()
+    # As from the command line: Hydra gives the resuming command a folder of its own.
+    run(compose_train([*overrides, f"ckpt_path={last}"], tmp_path / "hydra"), callbacks=[tested])
+    best = tmp_path / "run" / "checkpoints" / "best-epoch000.ckpt"
+    assert tested.path == str(best)
+    assert sorted(p.name for p in best.parent.iterdir()) == [best.name, "last.ckpt"]
     assert int(load_checkpoint(last)["epoch"]) == 2
+    saved = json.loads((tmp_path / "run" / "metrics.json").read_text())
+    assert saved["checkpoint"] == str(best)
 
 
 def test_a_second_run_into_a_folder_in_use_is_refused(data_root, tmp_path):
