@@ -194,3 +194,16 @@ def test_mode_test_records_the_network_it_tested(trained_cls, data_root, tmp_pat
     recorded = yaml.safe_load((tmp_path / "config.yaml").read_text())["model"]
     stored = load_checkpoint(out / "checkpoints" / "last.ckpt")["pointea"]["model"]
     assert recorded == {"cls": stored} and stored["attention"] == "external"
+
+
+def test_a_moved_run_folder_resumes_with_its_best_checkpoint(data_root, tmp_path):
+    """A run folder copied elsewhere (the original gone) resumes with its best-checkpoint
+    record pointing into the new place."""
+    overrides = [*tiny_overrides(data_root / "cls", epochs=2, batches=2), "optim.scheduler.T_max=2"]
+    run(compose_train([*overrides, "trainer.max_epochs=1"], tmp_path / "there"))
+    shutil.move(tmp_path / "there", tmp_path / "here")
+    tested = TestedCheckpoint()
+    last = tmp_path / "here" / "checkpoints" / "last.ckpt"
+    run(compose_train([*overrides, f"ckpt_path={last}"], tmp_path / "hydra"), callbacks=[tested])
+    assert tested.path == str(tmp_path / "here" / "checkpoints" / "best-epoch000.ckpt")
+    assert not (tmp_path / "there").exists()
