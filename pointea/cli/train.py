@@ -16,7 +16,7 @@ import hydra
 import pytorch_lightning as pl
 from hydra.core.hydra_config import HydraConfig
 from hydra.utils import instantiate
-from omegaconf import DictConfig, OmegaConf
+from omegaconf import DictConfig
 
 from pointea.cli.outputs import write_json
 from pointea.cli.run_config import (
@@ -25,8 +25,11 @@ from pointea.cli.run_config import (
     exit_on_user_error,
     run_metadata,
 )
+from pointea.cli.run_folder import claim_run_folder, resumed_run_folder, save_run_config
 from pointea.tasks import EpochLog
 from pointea.tasks.checkpoint_io import AtomicCheckpointIO, load_checkpoint
+from pointea.tasks.last_checkpoint import LastCheckpoint
+from pointea.tasks.run_csv_logger import RunCSVLogger
 from pointea.vis.plots import plot_run
 
 __all__ = ["main", "run"]
@@ -73,17 +76,31 @@ def _print_table(metrics: dict[str, float], title: str) -> None:
 
 
 def run(cfg: DictConfig, callbacks: Sequence[pl.Callback] = ()) -> dict[str, float]:
-    """Fit and/or test as the config says; returns the final test metrics."""
+    """Fit and/or test as the config says; returns the final test metrics.
+
+    A resume (``mode=fit ckpt_path=RUN/checkpoints/last.ckpt``) continues in ``RUN``; any
+    other run writes into Hydra's output folder, which must not hold a run already.
+    """
     check_task_and_data(cfg)
+    resume = cfg.mode == "fit" and bool(cfg.ckpt_path)
+    output = (
+        resumed_run_folder(cfg.ckpt_path) if resume else Path(HydraConfig.get().runtime.output_dir)
+    )
+    with claim_run_folder(output, resume=resume):
+        return _run(cfg, callbacks, output)
+
+
+def _run(cfg: DictConfig, callbacks: Sequence[pl.Callback], output: Path) -> dict[str, float]:
     pl.seed_everything(cfg.seed, workers=True)
-    output = Path(HydraConfig.get().runtime.output_dir)
     datamodule = instantiate(cfg.data)
     datamodule.prepare_data()
     metadata = run_metadata(cfg, datamodule.read_tables())
+    resume_step = None  # a resume keeps the logged history before the checkpoint's step
     if cfg.ckpt_path:
         stored = load_checkpoint(cfg.ckpt_path)
         check_checkpoint(cfg.ckpt_path, stored, metadata, cfg.mode)
         metadata["model"] = stored["pointea"]["model"]  # test the network that was trained
+        resume_step = int(stored["global_step"]) if cfg.mode == "fit" else None
     task = _build_task(cfg, metadata)
 
     checkpoints = pl.callbacks.ModelCheckpoint(
@@ -91,9 +108,9 @@ def run(cfg: DictConfig, callbacks: Sequence[pl.Callback] = ()) -> dict[str, flo
         filename="best-epoch{epoch:03d}",
         monitor=task.monitor,
         mode="max",
-        save_last=True,
         auto_insert_metric_name=False,
     )
+    last = LastCheckpoint(output / "checkpoints")
     interactive = sys.stdout.isatty()
     progress = [pl.callbacks.RichProgressBar()] if interactive else [EpochLog()]
     extra = [instantiate(c) for c in cfg.get("callbacks", {}).values()]
@@ -101,21 +118,24 @@ def run(cfg: DictConfig, callbacks: Sequence[pl.Callback] = ()) -> dict[str, flo
         cfg.trainer,
         default_root_dir=str(output),
         logger=[
-            pl.loggers.CSVLogger(output, name="", version="csv"),
-            pl.loggers.TensorBoardLogger(output, name="", version="tensorboard"),
+            RunCSVLogger(output, version="csv", resume_step=resume_step),
+            # purge_step: TensorBoard hides what an interrupted attempt logged after it.
+            pl.loggers.TensorBoardLogger(
+                output, name="", version="tensorboard", purge_step=resume_step
+            ),
         ],
-        callbacks=[checkpoints, *progress, *extra, *callbacks],
+        callbacks=[checkpoints, last, *progress, *extra, *callbacks],
         plugins=[AtomicCheckpointIO()],
         enable_progress_bar=interactive,
     )
     if trainer.is_global_zero:
         output.mkdir(parents=True, exist_ok=True)
-        OmegaConf.save(cfg, output / "config.yaml", resolve=True)
+        save_run_config(cfg, output, network=metadata["model"])
 
     test_ckpt = cfg.ckpt_path
     if cfg.mode == "fit":
         trainer.fit(task, datamodule=datamodule, ckpt_path=cfg.ckpt_path, weights_only=True)
-        test_ckpt = checkpoints.best_model_path or checkpoints.last_model_path or None
+        test_ckpt = checkpoints.best_model_path or last.best_model_path or None
     results = trainer.test(
         task, datamodule=datamodule, ckpt_path=test_ckpt, weights_only=True, verbose=False
     )
