@@ -51,8 +51,9 @@ def visualize(cfg: DictConfig) -> Path:
     network, meta = load_network(cfg.ckpt_path)
     if meta["task"] != cfg.task.name:
         raise ConfigError(
-            f"{cfg.ckpt_path} is a task={meta['task']} checkpoint; data={cfg.data.dataset._target_} "
-            f"is task={cfg.task.name} data and does not fit it"
+            f"{cfg.ckpt_path} is a task={meta['task']} checkpoint, but this data (dataset "
+            f"{cfg.data.dataset._target_}) is for task={cfg.task.name}: pick the data= it was "
+            f"trained on"
         )
     datamodule = instantiate(cfg.data)
     datamodule.prepare_data()
