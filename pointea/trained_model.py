@@ -78,6 +78,12 @@ class TrainedModel:
             f"{'classes' if self.task == 'cls' else 'categories'}, num_points={self.num_points})"
         )
 
+    @property
+    def device(self) -> torch.device:
+        """Where the network's weights are (``load_model(..., map_location=)``); inputs go there
+        and results come back to the CPU."""
+        return next(self.network.parameters()).device
+
     # --- the steps, shared with pointea-predict ---------------------------------------------
 
     def category_index(self, category: str | int) -> int:
@@ -115,7 +121,7 @@ class TrainedModel:
         Shapes:
             sampled: (B, num_points, 3) -> (B, C)
         """
-        return self.network(sampled).softmax(-1)
+        return self.network(sampled.to(self.device)).softmax(-1).cpu()
 
     @torch.no_grad()
     def part_labels(
@@ -126,11 +132,11 @@ class TrainedModel:
         Shapes:
             points: (B, N, 3); sampled: (B, num_points, 3); categories: (B,) -> (B, N) int64
         """
-        sampled_parts = restrict_to_category(
-            self.network(sampled, categories), categories, self._mask
-        )  # (B, num_points)
+        points, sampled, categories = (t.to(self.device) for t in (points, sampled, categories))
+        logits = self.network(sampled, categories)  # (B, num_points, P)
+        sampled_parts = restrict_to_category(logits, categories, self._mask.to(self.device))
         nearest = knn(points, sampled, 1)[..., 0]  # (B, N): the nearest resampled point
-        return sampled_parts.gather(1, nearest)
+        return sampled_parts.gather(1, nearest).cpu()
 
     # --- the one-call API ---------------------------------------------------------------------
 
@@ -181,7 +187,11 @@ class TrainedModel:
             raise ValueError(
                 f"a part segmenter needs category= (one of {', '.join(self.class_names)})"
             )
-        wanted = [category] * len(clouds) if isinstance(category, str | int) else list(category)
+        wanted = (
+            [category] * len(clouds)
+            if isinstance(category, str | int | np.integer)
+            else list(category)
+        )
         if len(wanted) != len(clouds):
             raise ValueError(f"{len(wanted)} categories given for {len(clouds)} clouds")
         cats = torch.tensor([self.category_index(c) for c in wanted])
