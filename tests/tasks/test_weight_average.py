@@ -122,3 +122,27 @@ def test_average_is_validated_saved_and_restored_exactly_on_resume(tmp_path):
     # Every consumer of a checkpoint (predict, export, load_model) gets the average.
     network, _ = load_network(tmp_path / "resumed" / "checkpoints" / "last.ckpt")
     assert_same(network.state_dict(), continued)
+
+
+def test_checkpoint_saved_while_the_average_is_swapped_in_keeps_both_sets_apart():
+    """ModelCheckpoint saves from on_validation_end when validation runs within an epoch
+    (val_check_interval), before the task swaps the training weights back."""
+    from pointea.tasks.point_task import PointTask
+
+    torch.manual_seed(0)
+    task = PointTask(nn.Linear(3, 2), lambda params: torch.optim.SGD(params, lr=0.1), ema_decay=0.5)
+    task.on_fit_start()
+    with torch.no_grad():
+        task.model.weight.add_(1.0)
+    task.ema.update(task.model)
+    training = {k: v.clone() for k, v in task.model.state_dict().items()}
+    average = {k: v.clone() for k, v in task.ema.weights.items()}
+    task.on_validation_start()  # swapped in
+    checkpoint = {"state_dict": dict(task.state_dict())}
+    task.on_save_checkpoint(checkpoint)
+    saved = {k: v.clone() for k, v in checkpoint["state_dict"].items()}  # as written to disk
+    saved_average = {k: v.clone() for k, v in checkpoint[EMA_KEY]["weights"].items()}
+    task.on_validation_end()
+    assert_same({k.removeprefix("model."): v for k, v in saved.items()}, training, atol=0)
+    assert_same(saved_average, average, atol=0)
+    assert_same(task.model.state_dict(), training, atol=0)  # swapped back
