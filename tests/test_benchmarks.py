@@ -1,6 +1,7 @@
 """Every benchmark script keeps working: run its --quick mode and read what it wrote."""
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -12,7 +13,8 @@ ROOT = Path(__file__).resolve().parents[1]
 
 def run_quick(script: str, out: Path) -> None:
     cmd = [sys.executable, str(ROOT / "benchmarks" / script), "--quick", "--out", str(out)]
-    done = subprocess.run(cmd, capture_output=True, text=True, cwd=ROOT)
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}  # this checkout's pointea, not an install's
+    done = subprocess.run(cmd, capture_output=True, text=True, cwd=ROOT, env=env)
     assert done.returncode == 0, done.stderr[-2000:]
 
 
@@ -72,3 +74,15 @@ def test_epoch_quick(tmp_path):
     result = json.loads((tmp_path / "epoch.json").read_text())
     assert result["pointea"]["batches_run"] == 5 and result["port"]["batches_run"] == 5
     assert result["pointea"]["epoch_seconds"] > 0 and result["speedup"] > 0
+
+
+def test_export_inference_quick(tmp_path):
+    pytest.importorskip("onnxruntime", reason="the export extra: pip install pointea[export]")
+    run_quick("export_inference.py", tmp_path)
+    result = json.loads((tmp_path / "export_inference.json").read_text())
+    for task in ("cls", "seg"):
+        assert result[f"{task}_max_output_difference"] < 1e-4
+        assert (
+            result[f"{task}_onnxruntime_clouds_per_s"] > 0
+            and result[f"{task}_eager_clouds_per_s"] > 0
+        )
