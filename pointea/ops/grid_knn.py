@@ -28,7 +28,12 @@ LEVELS = 10
 """Octree depth: 2^10 cells per axis at the finest level, so codes fit in 30 bits."""
 
 DEFAULT_LEAF_SIZE = 512
-"""Most query points in one block (a larger block shares one candidate box more widely)."""
+"""Most query points in one block when there are about as many queries as references. A
+larger block shares one candidate box more widely (more pairs); a smaller one costs more
+Python steps. With many more queries than references (labels carried back to millions of
+points) the blocks grow with M / N, up to ``MAX_LEAF_SIZE``."""
+
+MAX_LEAF_SIZE = 8192
 
 # Relative widening of each candidate box, far above float32 rounding of the distances.
 _MARGIN = 1e-4
@@ -162,7 +167,7 @@ def knn_grid(
     ref: torch.Tensor,
     k: int,
     *,
-    leaf_size: int = DEFAULT_LEAF_SIZE,
+    leaf_size: int | None = None,
     memory_budget: int = DEFAULT_MEMORY_BUDGET,
 ) -> torch.Tensor:
     """Exact kNN through an octree of query blocks (module docstring), cloud by cloud.
@@ -170,10 +175,17 @@ def knn_grid(
     Same answer as brute force: the same neighbour distances, and the same indices
     wherever the k nearest are not tied. B batch, M query points, N reference points.
 
+    Args:
+        leaf_size: most query points per block; by default ``DEFAULT_LEAF_SIZE``, grown
+            with M / N up to ``MAX_LEAF_SIZE``.
+
     Shapes:
         query: (B, M, 3); ref: (B, N, 3) -> idx: (B, M, K) int64 into ``ref``
     """
     query, ref = query.float(), ref.float()
+    if leaf_size is None:
+        ratio = 64 * query.shape[1] // ref.shape[1]
+        leaf_size = min(max(DEFAULT_LEAF_SIZE, ratio), MAX_LEAF_SIZE)
     return torch.stack(
         [_cloud_knn(q, r, k, leaf_size, memory_budget) for q, r in zip(query, ref, strict=True)]
     )
