@@ -10,7 +10,8 @@ only with the reference points inside a box that provably holds all its neighbou
    k-th neighbour distance from above;
 2. every true neighbour of query ``q`` lies in the ball of radius ``u_q`` around ``q``,
    so in the box ``[min(q - u_q), max(q + u_q)]`` over the block (widened by a rounding
-   margin); the block's answer is the brute-force answer against the points of that box.
+   margin); the block's answer is the brute-force answer against the points of that box,
+   taken for runs of ``SUB_BLOCK`` queries against the points of each run's own box.
 
 No step guesses a radius, so the result is exact for any cloud (duplicates, ties,
 clusters, queries far from the references); only the speed depends on the layout.
@@ -34,6 +35,11 @@ Python steps. With many more queries than references (labels carried back to mil
 points) the blocks grow with M / N, up to ``MAX_LEAF_SIZE``."""
 
 MAX_LEAF_SIZE = 8192
+
+SUB_BLOCK = 32
+"""Queries per selection inside a block of at most ``DEFAULT_LEAF_SIZE``: each run of
+SUB_BLOCK queries keeps only the block's candidates inside its own (smaller) box. (Larger
+blocks, for many more queries than references, have few candidates: no split.)"""
 
 # Relative widening of each candidate box, far above float32 rounding of the distances.
 _MARGIN = 1e-4
@@ -126,6 +132,7 @@ def _cloud_knn(
     ref_by_x = ref[x_order]
     margin = _MARGIN * extent + 1e-30
     init_cap = max(4 * k, leaf_size)
+    sub_block = SUB_BLOCK if leaf_size <= DEFAULT_LEAF_SIZE else leaf_size
     out = torch.empty(num_query, k, dtype=torch.long, device=device)
     bounds = torch.stack([starts, ends, ref_lo, ref_hi], 1).tolist()
     for q_start, q_end, r_lo, r_hi in bounds:
@@ -151,13 +158,23 @@ def _cloud_knn(
             )
             # Candidates in increasing reference index, as brute force sees them.
             candidates = x_order[x_lo:x_hi][inside].sort().values  # (P,), P >= k
-            local = knn_torch(
-                block.unsqueeze(0),
-                ref[candidates].unsqueeze(0),
-                k,
-                memory_budget=memory_budget,
-            )[0]  # (Q, K)
-            out[query_order[b_start:b_end]] = candidates[local]
+            points = ref[candidates]  # (P, 3)
+            # Smaller runs of the block (compact in Morton order) keep only the candidates
+            # in their own box: fewer pairs for the selection, with the same bounds.
+            for s_start in range(0, b_end - b_start, sub_block):
+                part = slice(s_start, s_start + sub_block)
+                low = (block[part] - reach[part]).amin(0)
+                high = (block[part] + reach[part]).amax(0)
+                keep = ((points >= low) & (points <= high)).all(-1).nonzero().squeeze(1)
+                local = knn_torch(
+                    block[part].unsqueeze(0),
+                    points[keep].unsqueeze(0),
+                    k,
+                    memory_budget=memory_budget,
+                )[0]  # (Q', K)
+                out[query_order[b_start + s_start : min(b_start + s_start + sub_block, b_end)]] = (
+                    candidates[keep[local]]
+                )
     return out
 
 
