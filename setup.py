@@ -35,6 +35,7 @@ setup(
             "pointea-visualize=pointea.cli.visualize:main",
             "pointea-predict=pointea.cli.predict:main",
             "pointea-plots=pointea.cli.plots:main",
+            "pointea-report=pointea.cli.report:main",
         ]
     },
 )
