@@ -22,6 +22,7 @@ from omegaconf import DictConfig
 from pointea.cli.checkpoint import load_network, run_folder
 from pointea.cli.run_config import ConfigError, check_checkpoint, exit_on_user_error
 from pointea.data import ModelNet40H5, ShapeNetPartH5
+from pointea.data.part_names import read_part_names
 from pointea.tasks.part_iou import category_part_mask, restrict_to_category, shape_ious
 from pointea.vis import PALETTE, label_colors
 from pointea.vis.figures import captioned_row, contact_sheet, save_png
@@ -83,6 +84,7 @@ def visualize(cfg: DictConfig) -> Path:
         truth = dataset.parts[:count, :num_points]
         categories = dataset.categories[:count]
         predicted = _predict(network, points, categories, mask)
+        part_names = read_part_names(dataset.root, meta["class_names"], meta["category_parts"])
         ious = shape_ious(predicted, truth, categories, mask)
         for i in range(count):
             pos = points[i].numpy()
@@ -95,7 +97,9 @@ def visualize(cfg: DictConfig) -> Path:
                 [render_cloud(pos, pred_colors), render_cloud(pos, true_colors)],
                 ["prediction", "ground truth"],
                 title=f"#{i} {name}  shape IoU {float(ious[i]):.3f}",
-            )
+                legend=list(zip(part_names[int(categories[i])], label_colors(np.array(
+                    meta["category_parts"][int(categories[i])])), strict=True)),
+            )  # fmt: skip
             pictures.append(save_png(panel, out / f"shape_{i:03d}.png"))
             write_labeled_ply(
                 out / f"shape_{i:03d}_pred.ply", pos, pred_colors, predicted[i].numpy()
