@@ -52,7 +52,7 @@ def network_cost(
     parameters = sum(p.numel() for p in network.parameters())
     counter = FlopCounterMode(display=False)
     with counter:
-        network(*_inputs(task, 1, num_points, num_categories))
+        network(*[t.to(device) for t in _inputs(task, 1, num_points, num_categories)])
     batch = [t.to(device) for t in _inputs(task, batch_size, num_points, num_categories)]
     network(*batch)  # warm-up
     best = float("inf")
