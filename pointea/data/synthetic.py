@@ -32,7 +32,7 @@ __all__ = [
     "sample_object",
 ]
 
-GENERATOR_VERSION = 2  # 2: denser, thicker mug handles; denser rocket nozzles
+GENERATOR_VERSION = 2  # 2: denser, thicker mug handles; denser rocket nozzles and fins
 
 # A part: (local part index, surface area, sampler n -> (n, 3)).
 Part = tuple[int, float, Callable[[int], np.ndarray]]
@@ -197,7 +197,7 @@ def _lamp(rng) -> list[Part]:
 def _rocket(rng) -> list[Part]:
     r, h = _u(rng, 0.18, 0.28), _u(rng, 1.4, 2.0)
     nose_h, nozzle_h = _u(rng, 0.3, 0.6), _u(rng, 0.12, 0.25)
-    fin_len, fin_h = _u(rng, 0.2, 0.4), _u(rng, 0.3, 0.5)
+    fin_len, fin_h = _u(rng, 0.3, 0.5), _u(rng, 0.3, 0.5)
     num_fins = int(rng.integers(3, 5))
     open_tube = dict(bottom=False, top=False)
     parts: list[Part] = [
@@ -222,7 +222,7 @@ def _rocket(rng) -> list[Part]:
         parts.append(
             (
                 2,
-                prim.fin_area(fin_len, fin_h) / num_fins * 3,
+                2 * prim.fin_area(fin_len, fin_h) / num_fins * 3,  # thin: twice as dense
                 # Right angle on the body at its base; the hypotenuse slopes outwards.
                 _moved(
                     lambda n: prim.fin(rng, n, fin_len, fin_h),
