@@ -51,6 +51,7 @@ setup(
             "pointea-predict=pointea.cli.predict:main",
             "pointea-plots=pointea.cli.plots:main",
             "pointea-export=pointea.cli.export:main",
+            "pointea-report=pointea.cli.report:main",
         ]
     },
 )

@@ -70,7 +70,7 @@ def visualize(cfg: DictConfig) -> Path:
     split = datamodule.load_split(cfg.split)
     count = min(cfg.num_shapes, len(split["pos"]))
     arrays = {k: v[:count, :num_points] if v.dim() > 1 else v[:count] for k, v in split.items()}
-    figures = instantiate(cfg.task.figures, meta=meta)
+    figures = instantiate(cfg.task.figures, meta=meta, release=datamodule.folder)
     pictures, shown = [], []
     for picture, clouds in figures.draw(arrays, _predict(figures, network, arrays), out):
         pictures.append(picture)
