@@ -24,7 +24,8 @@ setup(
     long_description_content_type="text/markdown",
     python_requires=">=3.10",
     packages=find_packages(include=["pointea", "pointea.*"]),
-    include_package_data=True,
+    # The Hydra configs travel inside the package: installed console scripts compose them.
+    package_data={"pointea.configs": ["*.yaml", "*/*.yaml", "*/*/*.yaml"]},
     install_requires=[
         "torch>=2.1",
         "torch-geometric>=2.4",
@@ -42,7 +43,8 @@ setup(
     ],
     extras_require={
         "export": EXPORT,  # ONNX export and running exported models
-        "dev": ["pytest>=7", "ruff>=0.4", *EXPORT],  # the export tests run, not skip
+        # The export tests run rather than skip; setuptools>=70.1 builds wheels (tests/test_wheel.py).
+        "dev": ["pytest>=7", "ruff>=0.4", "setuptools>=70.1", *EXPORT],
     },
     entry_points={
         "console_scripts": [

@@ -31,6 +31,8 @@ def test_load_model_example_runs(tmp_path):
     import numpy as np
     import torch
 
+    from pointea.cli.attention_config import attention_node
+    from pointea.cli.run_config import METADATA_VERSION
     from pointea.models import PointTransformerCls
 
     (example,) = [block for block in fenced("python") if "load_model" in block]
@@ -40,7 +42,8 @@ def test_load_model_example_runs(tmp_path):
     names = ["mug", "lamp", "rocket"]
     meta = {"task": "cls", "model": {"_target_": "pointea.models.PointTransformerCls",
             "num_classes": 3, "embed_channels": 8, "stage_channels": [8, 8],
-            "num_samples": [16, 8], "k": 4, "fuse_channels": 8, "head_channels": [8, 8]},
+            "num_samples": [16, 8], "k": 4, "fuse_channels": 8, "head_channels": [8, 8],
+            "attention": attention_node("external")}, "version": METADATA_VERSION,
             "num_points": 32, "num_classes": 3, "class_names": names}  # fmt: skip
     state = {f"model.{k}": v for k, v in net.state_dict().items()}
     (ckpt,) = re.findall(r'load_model\("([^"]+)"\)', example)
@@ -126,7 +129,7 @@ def test_readme_train_commands_run_with_tiny_overrides(tmp_path):
         args = [w for w in words[2:] if not w.startswith("trainer=")]
         experiment = next((a.split("=")[1] for a in args if a.startswith("experiment=")), None)
         if experiment:  # paper-scale runs and sweeps: the recipe must exist
-            assert (ROOT / "configs" / "experiment" / f"{experiment}.yaml").is_file()
+            assert (ROOT / "pointea" / "configs" / "experiment" / f"{experiment}.yaml").is_file()
             continue
         data = next(a.split("=")[1] for a in args if a.startswith("data="))
         task = next(a.split("=")[1] for a in args if a.startswith("task="))

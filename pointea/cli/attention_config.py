@@ -3,13 +3,13 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 from hydra.utils import instantiate
 from omegaconf import OmegaConf
 
 from pointea.cli.run_config import ConfigError
+from pointea.configs import CONFIG_DIR
 from pointea.models import MixerFactory
 
 __all__ = [
@@ -20,7 +20,7 @@ __all__ = [
     "attention_node",
 ]
 
-ATTENTION_CONFIGS = Path(__file__).resolve().parents[2] / "configs" / "model" / "attention"
+ATTENTION_CONFIGS = CONFIG_DIR / "model" / "attention"
 
 
 def attention_kinds() -> list[str]:

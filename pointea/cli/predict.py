@@ -24,6 +24,7 @@ from omegaconf import DictConfig
 from pointea.cli.checkpoint import load_model
 from pointea.cli.outputs import write_json
 from pointea.cli.run_config import ConfigError, exit_on_user_error
+from pointea.configs import CONFIG_DIR
 from pointea.data import DatasetError
 from pointea.data.user_clouds import normalise_cloud
 from pointea.trained_model import TrainedModel
@@ -33,8 +34,6 @@ from pointea.vis.point_files import read_points, write_labeled_ply
 from pointea.vis.render import render_cloud
 
 __all__ = ["main", "predict"]
-
-CONFIGS = Path(__file__).resolve().parents[2] / "configs"
 
 
 def _inputs(path: Path) -> list[Path]:
@@ -152,7 +151,7 @@ def predict(cfg: DictConfig) -> list[dict[str, Any]]:
     return results
 
 
-@hydra.main(version_base="1.3", config_path=str(CONFIGS), config_name="predict")
+@hydra.main(version_base="1.3", config_path=str(CONFIG_DIR), config_name="predict")
 def _hydra_main(cfg: DictConfig) -> None:
     results = exit_on_user_error(lambda: predict(cfg))
     sys.exit(1 if any("error" in r for r in results) else 0)

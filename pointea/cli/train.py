@@ -26,6 +26,7 @@ from pointea.cli.run_config import (
     run_metadata,
 )
 from pointea.cli.run_folder import claim_run_folder, resumed_run_folder, save_run_config
+from pointea.configs import CONFIG_DIR
 from pointea.tasks import EpochLog
 from pointea.tasks.checkpoint_io import AtomicCheckpointIO, load_checkpoint
 from pointea.tasks.last_checkpoint import LastCheckpoint
@@ -33,8 +34,6 @@ from pointea.tasks.run_csv_logger import RunCSVLogger
 from pointea.vis.plots import plot_run
 
 __all__ = ["main", "run"]
-
-CONFIGS = Path(__file__).resolve().parents[2] / "configs"
 
 
 def _build_task(cfg: DictConfig, metadata: dict) -> pl.LightningModule:
@@ -149,7 +148,7 @@ def _run(cfg: DictConfig, callbacks: Sequence[pl.Callback], output: Path) -> dic
     return metrics
 
 
-@hydra.main(version_base="1.3", config_path=str(CONFIGS), config_name="train")
+@hydra.main(version_base="1.3", config_path=str(CONFIG_DIR), config_name="train")
 def _hydra_main(cfg: DictConfig) -> None:
     exit_on_user_error(lambda: run(cfg))
 

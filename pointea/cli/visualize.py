@@ -21,12 +21,11 @@ from omegaconf import DictConfig
 
 from pointea.cli.checkpoint import load_network, run_folder
 from pointea.cli.run_config import ConfigError, check_checkpoint, exit_on_user_error
+from pointea.configs import CONFIG_DIR
 from pointea.vis.figures import contact_sheet, save_png
 from pointea.vis.window import NoDisplayError, show_clouds
 
 __all__ = ["main", "visualize"]
-
-CONFIGS = Path(__file__).resolve().parents[2] / "configs"
 
 
 @torch.no_grad()
@@ -85,7 +84,7 @@ def visualize(cfg: DictConfig) -> Path:
     return out
 
 
-@hydra.main(version_base="1.3", config_path=str(CONFIGS), config_name="visualize")
+@hydra.main(version_base="1.3", config_path=str(CONFIG_DIR), config_name="visualize")
 def _hydra_main(cfg: DictConfig) -> None:
     try:
         exit_on_user_error(lambda: visualize(cfg))
