@@ -97,7 +97,7 @@ def _run(cfg: DictConfig, callbacks: Sequence[pl.Callback], output: Path) -> dic
     resume_step = None  # a resume keeps the logged history before the checkpoint's step
     if cfg.ckpt_path:
         stored = load_checkpoint(cfg.ckpt_path)
-        check_checkpoint(cfg.ckpt_path, stored, metadata, cfg.mode)
+        check_checkpoint(cfg.ckpt_path, stored, metadata, cfg.mode, cfg.task.get("ema_decay"))
         metadata["model"] = stored["pointea"]["model"]  # test the network that was trained
         resume_step = int(stored["global_step"]) if cfg.mode == "fit" else None
     task = _build_task(cfg, metadata)

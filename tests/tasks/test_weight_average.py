@@ -147,3 +147,16 @@ def test_checkpoint_saved_while_the_average_is_swapped_in_keeps_both_sets_apart(
     assert_same({k.removeprefix("model."): v for k, v in saved.items()}, training, atol=0)
     assert_same(saved_average, average, atol=0)
     assert_same(task.model.state_dict(), training, atol=0)  # swapped back
+
+
+def test_resume_with_another_decay_is_refused_naming_both():
+    """A one-line ConfigError before any work, not a traceback from inside the fit."""
+    from pointea.cli.run_config import METADATA_VERSION, ConfigError, check_checkpoint
+
+    meta = {"task": "cls", "num_classes": 2, "class_names": ["a", "b"], "category_parts": [],
+            "model": {"_target_": "x"}, "version": METADATA_VERSION}  # fmt: skip
+    checkpoint = {"pointea": meta, EMA_KEY: {"decay": 0.9, "num_updates": 1, "weights": {}}}
+    with pytest.raises(ConfigError, match=r"decay 0\.9, but task\.ema_decay=0\.99"):
+        check_checkpoint("a.ckpt", checkpoint, meta, "fit", ema_decay=0.99)
+    check_checkpoint("a.ckpt", checkpoint, meta, "fit", ema_decay=0.9)
+    check_checkpoint("a.ckpt", checkpoint, meta, "test", ema_decay=0.99)  # testing reads it
