@@ -18,6 +18,7 @@ from hydra.core.hydra_config import HydraConfig
 from hydra.utils import instantiate
 from omegaconf import DictConfig, OmegaConf
 
+from pointea.cli.config_checks import check_stored_points, check_train_values
 from pointea.cli.outputs import write_json
 from pointea.cli.run_config import (
     check_checkpoint,
@@ -83,11 +84,13 @@ def _print_table(metrics: dict[str, float], title: str) -> None:
 def run(cfg: DictConfig, callbacks: Sequence[pl.Callback] = ()) -> dict[str, float]:
     """Fit and/or test as the config says; returns the final test metrics."""
     check_task_and_data(cfg)
+    check_train_values(cfg)
     pl.seed_everything(cfg.seed, workers=True)
     output = Path(HydraConfig.get().runtime.output_dir)
     datamodule = instantiate(cfg.data)
     datamodule.prepare_data()
     datamodule.read_tables()
+    check_stored_points(cfg, *datamodule.stored_points())
     metadata = run_metadata(cfg, datamodule.class_names, datamodule.category_parts)
     if cfg.ckpt_path:
         stored = load_checkpoint(cfg.ckpt_path)

@@ -20,6 +20,7 @@ from hydra.utils import instantiate
 from omegaconf import DictConfig
 
 from pointea.cli.checkpoint import load_network, run_folder
+from pointea.cli.config_checks import check_visualize_values
 from pointea.cli.run_config import ConfigError, check_checkpoint, exit_on_user_error
 from pointea.data import ModelNet40H5, ShapeNetPartH5
 from pointea.tasks.part_iou import category_part_mask, restrict_to_category, shape_ious
@@ -53,6 +54,7 @@ def _predict(
 
 def visualize(cfg: DictConfig) -> Path:
     """Write the pictures and PLY files; returns the output folder."""
+    check_visualize_values(cfg)
     network, meta = load_network(cfg.ckpt_path)
     if meta["layout"] != cfg.data.layout:
         raise ConfigError(

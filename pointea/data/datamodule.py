@@ -10,6 +10,7 @@ import torch
 
 from pointea.data.batches import DeviceBatches, WorkerBatches
 from pointea.data.errors import DatasetError
+from pointea.data.h5_release import stored_points
 from pointea.data.modelnet40 import ModelNet40H5
 from pointea.data.shapenet_part import ShapeNetPartH5
 from pointea.data.splits import stratified_split
@@ -114,6 +115,17 @@ class PointCloudDataModule(pl.LightningDataModule):
         marker = "shape_names.txt" if self.layout == "modelnet40" else "all_object_categories.txt"
         return any((p / marker).is_file() for p in (self.root, self.root / reader.folder))
 
+    def release_folder(self) -> Path:
+        """The folder holding the release's files: ``root`` or its release folder."""
+        reader = ModelNet40H5 if self.layout == "modelnet40" else ShapeNetPartH5
+        marker = "shape_names.txt" if self.layout == "modelnet40" else "all_object_categories.txt"
+        inner = self.root / reader.folder
+        return inner if not (self.root / marker).is_file() and inner.is_dir() else self.root
+
+    def stored_points(self) -> tuple[int, Path]:
+        """Points per shape the release stores (HDF5 headers only) and the shard that says so."""
+        return stored_points(self.release_folder())
+
     def read_tables(self) -> None:
         """Fill ``class_names`` (and the part table) from the release's small text files,
         without loading shards: what a task needs to be built before ``setup``."""
@@ -123,7 +135,7 @@ class PointCloudDataModule(pl.LightningDataModule):
                 "num_classes",
                 self.num_classes,
                 len(self.class_names),
-                self.root / "shape_names.txt",
+                self.release_folder() / "shape_names.txt",
             )
         else:
             self.category_names, self.category_parts = ShapeNetPartH5.read_part_table(self.root)
@@ -133,13 +145,13 @@ class PointCloudDataModule(pl.LightningDataModule):
                 "num_classes",
                 self.num_classes,
                 num_parts,
-                self.root / "overallid_to_catid_partid.json",
+                self.release_folder() / "overallid_to_catid_partid.json",
             )
             self._check_fact(
                 "num_categories",
                 self.num_categories,
                 len(self.category_names),
-                self.root / "all_object_categories.txt",
+                self.release_folder() / "all_object_categories.txt",
             )
 
     # --- loading --------------------------------------------------------------------------
@@ -149,6 +161,14 @@ class PointCloudDataModule(pl.LightningDataModule):
             return
         device = self.trainer.strategy.root_device if self.trainer else torch.device("cpu")
         host = self._load_modelnet40() if self.layout == "modelnet40" else self._load_shapenetpart()
+        for split, arrays in host.items():
+            if len(arrays["pos"]) == 0:
+                carved = split == "val" and self.layout == "modelnet40" and not self.select_on_test
+                why = f" (data.val_fraction={self.val_fraction} carves none)" if carved else ""
+                raise DatasetError(
+                    f"the {split} split of {self.release_folder()} holds no shapes{why}; "
+                    f"training and testing need shapes in train, val and test"
+                )
         keep_on_host = self.loader == "workers"
         self.arrays = {
             split: {k: v if keep_on_host else v.to(device) for k, v in arrays.items()}
