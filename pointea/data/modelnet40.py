@@ -9,7 +9,14 @@ import torch
 from torch.utils.data import Dataset
 
 from pointea.data.errors import DatasetError
-from pointea.data.h5_release import check_points, find_release, read_list_file, read_shards
+from pointea.data.h5_release import (
+    check_lists_disjoint,
+    check_points,
+    find_release,
+    read_list_file,
+    read_names,
+    read_shards,
+)
 
 __all__ = ["ModelNet40H5"]
 
@@ -40,11 +47,8 @@ class ModelNet40H5(Dataset):
         self.split = split
         self.num_points = num_points
         names_file = self.root / "shape_names.txt"
-        self.class_names = [
-            line.strip() for line in names_file.read_text().splitlines() if line.strip()
-        ]
-        if not self.class_names:
-            raise DatasetError(f"{names_file} lists no class")
+        self.class_names = read_names(names_file)
+        check_lists_disjoint({s: self.root / f"{s}_files.txt" for s in self.splits})
         list_file = self.root / f"{split}_files.txt"
         arrays = read_shards(read_list_file(list_file), ("data", "label"))
         check_points(list_file, arrays["data"].shape[1], num_points)
@@ -64,11 +68,7 @@ class ModelNet40H5(Dataset):
         folder = find_release(
             root, cls.folder, "shape_names.txt", "python -m pointea.data.download modelnet40"
         )
-        names_file = folder / "shape_names.txt"
-        names = [line.strip() for line in names_file.read_text().splitlines() if line.strip()]
-        if not names:
-            raise DatasetError(f"{names_file} lists no class")
-        return names
+        return read_names(folder / "shape_names.txt")
 
     @property
     def num_classes(self) -> int:
