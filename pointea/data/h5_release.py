@@ -190,26 +190,29 @@ def check_points(where: Path, stored: int, num_points: int) -> None:
 
 
 def stored_points(folder: Path) -> tuple[int, Path]:
-    """Points per shape stored by the release's shards ``ply_data_*.h5``, read from the
-    HDF5 headers only, and the first shard (to name it). Shards that disagree are refused.
+    """Points per shape stored by the release's shards (the ``*.h5`` files holding ``data``
+    in ``folder``), read from the HDF5 headers only, and the first shard (to name it).
+    Shards that disagree are refused.
     """
-    shards = sorted(folder.glob("ply_data_*.h5"))
-    if not shards:
-        raise DatasetError(f"{folder} holds no shard ply_data_*.h5")
-    counts = []
-    for shard in shards:
+    counts: list[tuple[Path, int]] = []
+    for shard in sorted(folder.glob("*.h5")):
         try:
             with h5py.File(shard, "r") as f:
-                shape = f["data"].shape if "data" in f else None
+                shape = f["data"].shape if isinstance(f.get("data"), h5py.Dataset) else None
         except OSError as err:
             raise DatasetError(f"{shard} is not a readable HDF5 file: {err}") from err
-        if shape is None or len(shape) != 3:
+        if shape is None:
+            continue  # not a shard
+        if len(shape) != 3:
             raise DatasetError(f"{shard}: 'data' must have shape (n, points, 3), got {shape}")
-        counts.append(shape[1])
-    for shard, count in zip(shards, counts, strict=True):
-        if count != counts[0]:
+        counts.append((shard, shape[1]))
+    if not counts:
+        raise DatasetError(f"{folder} holds no HDF5 shard (an .h5 file with 'data')")
+    first, points = counts[0]
+    for shard, count in counts[1:]:
+        if count != points:
             raise DatasetError(
-                f"{shard} stores {count} points per shape but {shards[0]} stores {counts[0]}: "
+                f"{shard} stores {count} points per shape but {first} stores {points}: "
                 f"every shard of a release must store the same number"
             )
-    return counts[0], shards[0]
+    return points, first

@@ -83,6 +83,15 @@ def test_stored_points_reads_the_headers(modelnet_release):
     assert datamodule.stored_points() == (64, folder / "ply_data_test0.h5")
 
 
+def test_stored_points_ignores_other_hdf5_files(modelnet_release):
+    folder, _ = modelnet_release
+    write_h5(folder / "aaa_extra.h5", normals=np.zeros((2, 3), np.float32))  # no 'data'
+    datamodule = PointCloudDataModule(
+        layout="modelnet40", root=folder, num_points=16, num_classes=3
+    )
+    assert datamodule.stored_points() == (64, folder / "ply_data_test0.h5")
+
+
 def test_a_shape_whose_points_coincide_is_refused(modelnet_release):
     folder, shards = modelnet_release
     arrays = dict(shards["ply_data_train1.h5"])
