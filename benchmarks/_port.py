@@ -27,7 +27,7 @@ def port_and_pointea(num_samples=(512, 256), num_classes=40, seed=0):
     port = load_port_module()
     torch.manual_seed(seed)
     reference = port.PCT("ea", m1=num_samples[0], m2=num_samples[1], ncls=num_classes)
-    model = PointTransformerCls(num_classes, attention="external", num_samples=tuple(num_samples))
+    model = PointTransformerCls(num_classes, num_samples=tuple(num_samples))  # external attention
     model.load_state_dict(convert_pct_port_state_dict(reference.state_dict()), strict=True)
     return port, reference, model
 

@@ -58,10 +58,11 @@ def measure(kind: str, n: int, channels: int, batch: int, repeats: int) -> dict:
     """Run in the child process: time forward+backward, report peak RSS above the start."""
     import torch
 
-    from pointea.models.attention_stack import build_attention_block
+    from pointea.cli.attention_config import attention_factory
+    from pointea.nn import OffsetBlock
 
     torch.manual_seed(0)
-    block = build_attention_block(kind, channels, memory_size=64, num_heads=8, local_k=16)
+    block = OffsetBlock(attention_factory(kind)(channels), channels)
     x = torch.randn(batch, n, channels, requires_grad=True)
     pos = torch.rand(batch, n, 3)
     rss_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss

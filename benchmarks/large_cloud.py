@@ -23,10 +23,11 @@ from pathlib import Path
 def measure(attention: str, points: int) -> dict:
     import torch
 
+    from pointea.cli.attention_config import attention_factory
     from pointea.models import PointTransformerSeg
 
     torch.manual_seed(0)
-    model = PointTransformerSeg(50, 16, attention=attention).eval()
+    model = PointTransformerSeg(50, 16, attention=attention_factory(attention)).eval()
     xyz = torch.rand(1, points, 3) * 2 - 1
     category = torch.tensor([3])
     before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss

@@ -10,9 +10,9 @@ ROOT = Path(__file__).resolve().parents[1]
 CONFIGS = ROOT / "configs"
 
 
-def compose_train(overrides, output_dir, config_name="train"):
+def compose_train(overrides, output_dir, config_name="train", config_dir=CONFIGS):
     """The config an entry point would run with, its output folder set to ``output_dir``."""
-    with initialize_config_dir(str(CONFIGS), version_base="1.3"):
+    with initialize_config_dir(str(config_dir), version_base="1.3"):
         cfg = compose(config_name, overrides=list(overrides), return_hydra_config=True)
     with open_dict(cfg):
         cfg.hydra.runtime.output_dir = str(output_dir)
@@ -32,7 +32,7 @@ def tiny_overrides(data_root, task="cls", epochs=1, batches=2):
     return [
         f"task={task}",
         f"data={data}",
-        "model=ea_pct_tiny",
+        f"model=pct_{task}_tiny",
         "trainer=cpu",
         f"data.root={data_root}",
         f"+data.builtin_options={options}",

@@ -66,7 +66,7 @@ def _releases(tmp_path):
         "modelnet40": [f"data.root={modelnet.parent}", "data.num_classes=3"],
         "shapenetpart": [
             f"data.root={parts.parent}",
-            "data.num_classes=5",
+            "data.num_parts=5",
             "data.num_categories=2",
         ],
     }
@@ -79,7 +79,6 @@ def test_readme_train_commands_run_with_tiny_overrides(tmp_path):
     commands = [words for words in lines if words[:2] == ["python", "train.py"]]
     assert len(commands) >= 5
     tiny = [
-        "model=ea_pct_tiny",
         "data.download=false",
         "data.num_points=256",
         "data.batch_size=4",
@@ -104,6 +103,7 @@ def test_readme_train_commands_run_with_tiny_overrides(tmp_path):
             "train.py",
             *args,
             *tiny,
+            f"model=pct_{task}_tiny",
             *data_overrides[data],
             "trainer=cpu",
             f"hydra.run.dir={run_dir}",

@@ -8,6 +8,7 @@ from typing import Any
 from hydra.utils import instantiate
 from torch import nn
 
+from pointea.cli.checkpoint_upgrade import upgrade_checkpoint
 from pointea.cli.run_config import ConfigError
 from pointea.tasks.checkpoint_io import load_checkpoint
 
@@ -16,7 +17,7 @@ __all__ = ["load_network", "run_folder"]
 
 def load_network(path: str | Path, *, task: str | None = None) -> tuple[nn.Module, dict[str, Any]]:
     """The network in eval mode and the checkpoint's metadata; ``task`` checks the kind."""
-    checkpoint = load_checkpoint(path)
+    checkpoint = upgrade_checkpoint(load_checkpoint(path), str(path))  # old forms converted
     meta = checkpoint.get("pointea")
     if not isinstance(meta, dict) or "model" not in meta:
         raise ConfigError(f"{path} was not written by pointea's train.py (no 'pointea' metadata)")

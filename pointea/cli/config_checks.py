@@ -51,23 +51,32 @@ def check_task_values(cfg: DictConfig) -> None:
 
 
 def check_model_values(cfg: DictConfig) -> None:
-    """Memory size, neighbour counts and sample counts of the network ``cfg.task`` builds.
+    """Memory size, neighbour counts and sample counts of the network ``cfg.model``.
 
     The points available shrink stage by stage: ``data.num_points`` input points, then each
-    of ``num_samples`` (classification). Every neighbour-embedding stage takes ``k``
-    neighbours among the points it starts from; local attention takes ``local_k`` among
-    the points the attention runs on.
+    of ``model.num_samples`` (classification). Every neighbour-embedding stage takes
+    ``model.k`` neighbours among the points it starts from. The attention node
+    (``model/attention=KIND``) is checked for the sizes it has: ``memory_size`` (external
+    attention's memory slots) and ``k`` (a neighbourhood attention's neighbours, taken
+    among the points the attention runs on).
     """
-    network = cfg.model[cfg.task.name]
-    prefix = f"model.{cfg.task.name}"
-    _at_least("model.memory_size", network.memory_size, 1, " (external attention's memory slots)")
+    network = cfg.model
+    attention = network.get("attention") or {}
+    if "memory_size" in attention:
+        _at_least(
+            "model.attention.memory_size",
+            attention.memory_size,
+            1,
+            " (external attention's memory slots)",
+        )
     _at_least("model.k", network.k, 1)
-    _at_least("model.local_k", network.local_k, 1)
+    if "k" in attention:
+        _at_least("model.attention.k", attention.k, 1, " (the attention's neighbours)")
     num_points = cfg.data.num_points
     samples = list(network.get("num_samples") or [])
     available = [num_points]  # points at the start of each stage
     for i, count in enumerate(samples):
-        key = f"{prefix}.num_samples[{i}]"
+        key = f"model.num_samples[{i}]"
         _at_least(key, count, 1)
         if i == 0 and count > num_points:
             raise ConfigError(
@@ -75,7 +84,7 @@ def check_model_values(cfg: DictConfig) -> None:
                 f"points from it; expected at least {count}"
             )
         if count > available[-1]:
-            source = f"{prefix}.num_samples[{i - 1}]"
+            source = f"model.num_samples[{i - 1}]"
             raise ConfigError(
                 f"{key}={count} is not allowed: the stage samples from {available[-1]} points "
                 f"({source}={available[-1]}); expected at most {available[-1]}"
@@ -89,9 +98,9 @@ def check_model_values(cfg: DictConfig) -> None:
             f"model.k={network.k} is not allowed: a neighbour-embedding stage has only {fewest} "
             f"points ({where}); expected at most {fewest}"
         )
-    if network.attention == "local" and network.local_k > available[-1]:
+    if "k" in attention and attention.k > available[-1]:
         raise ConfigError(
-            f"model.local_k={network.local_k} is not allowed: local attention runs on "
+            f"model.attention.k={attention.k} is not allowed: the attention runs on "
             f"{available[-1]} points; expected at most {available[-1]}"
         )
 

@@ -7,20 +7,28 @@ import sys
 from collections.abc import Callable
 from typing import Any, TypeVar
 
+from hydra.utils import get_class
 from omegaconf import DictConfig, OmegaConf
 
+from pointea.data.datamodule import COUNT_KEYS
 from pointea.data.errors import DatasetError
+from pointea.data.release_tables import ReleaseTables
 from pointea.tasks.checkpoint_io import CheckpointError
 
 __all__ = [
+    "METADATA_VERSION",
     "ConfigError",
     "check_checkpoint",
+    "check_metadata_version",
     "check_task_and_data",
     "exit_on_user_error",
     "run_metadata",
 ]
 
 T = TypeVar("T")
+
+# Version 2: the network config holds its attention as a node (``model.attention._target_``).
+METADATA_VERSION = 2
 
 
 class ConfigError(ValueError):
@@ -49,36 +57,51 @@ def exit_on_user_error(action: Callable[[], T]) -> T:
 
 
 def check_task_and_data(cfg: DictConfig) -> None:
+    """The mode, the task, the data's dataset and the network must fit together."""
     if cfg.mode not in ("fit", "test"):
         raise ConfigError(f"mode must be 'fit' or 'test', got {cfg.mode!r}")
     if cfg.mode == "test" and not cfg.ckpt_path:
         raise ConfigError("mode=test needs ckpt_path=PATH (the checkpoint to evaluate)")
-    if cfg.task.layout != cfg.data.layout:
+    dataset = cfg.data.dataset._target_
+    serves = get_class(dataset).task
+    if serves != cfg.task.name:
         raise ConfigError(
-            f"task={cfg.task.name} reads {cfg.task.layout}-layout data, but the data config has "
-            f"layout {cfg.data.layout!r}: pick a matching data= (task=cls: modelnet40 or "
-            f"synthetic_cls; task=seg: shapenetpart or synthetic_parts)"
+            f"task={cfg.task.name} cannot use this data: its dataset {dataset} serves "
+            f"task={serves}; pick a data= option whose dataset serves task={cfg.task.name}"
         )
-    network = cfg.model[cfg.task.name]
-    count_key = "num_classes" if cfg.task.name == "cls" else "num_parts"
-    if network[count_key] != cfg.data.num_classes:
+    if cfg.model._target_ != cfg.task.network:
         raise ConfigError(
-            f"model.{cfg.task.name}.{count_key}={network[count_key]} does not match "
-            f"data.num_classes={cfg.data.num_classes}"
+            f"model= builds {cfg.model._target_}, but task={cfg.task.name} trains "
+            f"{cfg.task.network}: pick a model= option for task={cfg.task.name}"
         )
+    for key in COUNT_KEYS:
+        if key in cfg.model and key in cfg.data and cfg.model[key] != cfg.data[key]:
+            raise ConfigError(
+                f"model.{key}={cfg.model[key]} does not match data.{key}={cfg.data[key]}"
+            )
 
 
-def run_metadata(cfg: DictConfig, class_names, category_parts) -> dict[str, Any]:
+def run_metadata(cfg: DictConfig, tables: ReleaseTables) -> dict[str, Any]:
     """Plain data stored in every checkpoint: enough to rebuild the network and label outputs."""
     return {
+        "version": METADATA_VERSION,
         "task": cfg.task.name,
-        "layout": cfg.data.layout,
-        "model": OmegaConf.to_container(cfg.model[cfg.task.name], resolve=True),
-        "num_classes": int(cfg.data.num_classes),
+        "model": OmegaConf.to_container(cfg.model, resolve=True),
+        "num_classes": tables.num_labels,  # values of y: classes, or global part ids
         "num_points": int(cfg.data.num_points),
-        "class_names": list(class_names),
-        "category_parts": [list(p) for p in category_parts],
+        "class_names": list(tables.class_names),
+        "category_parts": [list(p) for p in tables.category_parts],
     }
+
+
+def check_metadata_version(path: str, stored: dict[str, Any]) -> None:
+    """Checkpoints written before the attention became a config node are named, with the fix."""
+    if stored.get("version") != METADATA_VERSION:
+        raise ConfigError(
+            f"{path} was written by an older pointea (its network config has the old "
+            f"attention=<kind> form); convert it once with `python -m "
+            f"pointea.cli.checkpoint_upgrade {path} NEW.ckpt` and use NEW.ckpt"
+        )
 
 
 def check_checkpoint(
@@ -88,6 +111,7 @@ def check_checkpoint(
     stored = checkpoint.get("pointea")
     if not isinstance(stored, dict) or "task" not in stored:
         raise ConfigError(f"{path} was not written by pointea's train.py (no 'pointea' metadata)")
+    check_metadata_version(path, stored)
     if stored["task"] != metadata["task"]:
         raise ConfigError(
             f"{path} is a task={stored['task']} checkpoint, but this run is task={metadata['task']}"

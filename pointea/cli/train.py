@@ -16,7 +16,7 @@ import hydra
 import pytorch_lightning as pl
 from hydra.core.hydra_config import HydraConfig
 from hydra.utils import instantiate
-from omegaconf import DictConfig, OmegaConf
+from omegaconf import DictConfig
 
 from pointea.cli.config_checks import check_stored_points, check_train_values
 from pointea.cli.outputs import write_json
@@ -26,8 +26,11 @@ from pointea.cli.run_config import (
     exit_on_user_error,
     run_metadata,
 )
+from pointea.cli.run_folder import claim_run_folder, resumed_run_folder, save_run_config
 from pointea.tasks import EpochLog
 from pointea.tasks.checkpoint_io import AtomicCheckpointIO, load_checkpoint
+from pointea.tasks.last_checkpoint import LastCheckpoint
+from pointea.tasks.run_csv_logger import RunCSVLogger
 from pointea.vis.plots import plot_run
 
 __all__ = ["main", "run"]
@@ -35,16 +38,9 @@ __all__ = ["main", "run"]
 CONFIGS = Path(__file__).resolve().parents[2] / "configs"
 
 
-def _build_task(cfg: DictConfig, datamodule, metadata: dict) -> pl.LightningModule:
+def _build_task(cfg: DictConfig, metadata: dict) -> pl.LightningModule:
+    """The task reads its label tables (classes, or categories and parts) from ``metadata``."""
     network = instantiate(metadata["model"])
-    specific = (
-        {"num_classes": metadata["num_classes"]}
-        if cfg.task.name == "cls"
-        else {
-            "category_parts": metadata["category_parts"],
-            "category_names": datamodule.category_names,
-        }
-    )
     # A partial: keyword arguments passed to instantiate() would be converted to configs.
     build = instantiate(cfg.task.module, _partial_=True)
     return build(
@@ -53,7 +49,6 @@ def _build_task(cfg: DictConfig, datamodule, metadata: dict) -> pl.LightningModu
         scheduler=instantiate(cfg.optim.scheduler) if cfg.optim.get("scheduler") else None,
         compile=cfg.compile,
         metadata=metadata,
-        **specific,
     )
 
 
@@ -82,30 +77,44 @@ def _print_table(metrics: dict[str, float], title: str) -> None:
 
 
 def run(cfg: DictConfig, callbacks: Sequence[pl.Callback] = ()) -> dict[str, float]:
-    """Fit and/or test as the config says; returns the final test metrics."""
+    """Fit and/or test as the config says; returns the final test metrics.
+
+    A resume (``mode=fit ckpt_path=RUN/checkpoints/last.ckpt``) continues in ``RUN``; any
+    other run writes into Hydra's output folder, which must not hold a run already.
+    """
     check_task_and_data(cfg)
-    check_train_values(cfg)
+    check_train_values(cfg)  # before the run folder is claimed: nothing made yet
+    resume = cfg.mode == "fit" and bool(cfg.ckpt_path)
+    output = (
+        resumed_run_folder(cfg.ckpt_path) if resume else Path(HydraConfig.get().runtime.output_dir)
+    )
+    with claim_run_folder(output, resume=resume):
+        return _run(cfg, callbacks, output)
+
+
+def _run(cfg: DictConfig, callbacks: Sequence[pl.Callback], output: Path) -> dict[str, float]:
     pl.seed_everything(cfg.seed, workers=True)
-    output = Path(HydraConfig.get().runtime.output_dir)
     datamodule = instantiate(cfg.data)
     datamodule.prepare_data()
-    datamodule.read_tables()
+    tables = datamodule.read_tables()
     check_stored_points(cfg, *datamodule.stored_points())
-    metadata = run_metadata(cfg, datamodule.class_names, datamodule.category_parts)
+    metadata = run_metadata(cfg, tables)
+    resume_step = None  # a resume keeps the logged history before the checkpoint's step
     if cfg.ckpt_path:
         stored = load_checkpoint(cfg.ckpt_path)
         check_checkpoint(cfg.ckpt_path, stored, metadata, cfg.mode)
         metadata["model"] = stored["pointea"]["model"]  # test the network that was trained
-    task = _build_task(cfg, datamodule, metadata)
+        resume_step = int(stored["global_step"]) if cfg.mode == "fit" else None
+    task = _build_task(cfg, metadata)
 
     checkpoints = pl.callbacks.ModelCheckpoint(
         dirpath=output / "checkpoints",
         filename="best-epoch{epoch:03d}",
         monitor=task.monitor,
         mode="max",
-        save_last=True,
         auto_insert_metric_name=False,
     )
+    last = LastCheckpoint(output / "checkpoints")
     interactive = sys.stdout.isatty()
     progress = [pl.callbacks.RichProgressBar()] if interactive else [EpochLog()]
     extra = [instantiate(c) for c in cfg.get("callbacks", {}).values()]
@@ -113,21 +122,24 @@ def run(cfg: DictConfig, callbacks: Sequence[pl.Callback] = ()) -> dict[str, flo
         cfg.trainer,
         default_root_dir=str(output),
         logger=[
-            pl.loggers.CSVLogger(output, name="", version="csv"),
-            pl.loggers.TensorBoardLogger(output, name="", version="tensorboard"),
+            RunCSVLogger(output, version="csv", resume_step=resume_step),
+            # purge_step: TensorBoard hides what an interrupted attempt logged after it.
+            pl.loggers.TensorBoardLogger(
+                output, name="", version="tensorboard", purge_step=resume_step
+            ),
         ],
-        callbacks=[checkpoints, *progress, *extra, *callbacks],
+        callbacks=[checkpoints, last, *progress, *extra, *callbacks],
         plugins=[AtomicCheckpointIO()],
         enable_progress_bar=interactive,
     )
     if trainer.is_global_zero:
         output.mkdir(parents=True, exist_ok=True)
-        OmegaConf.save(cfg, output / "config.yaml", resolve=True)
+        save_run_config(cfg, output, network=metadata["model"])
 
     test_ckpt = cfg.ckpt_path
     if cfg.mode == "fit":
         trainer.fit(task, datamodule=datamodule, ckpt_path=cfg.ckpt_path, weights_only=True)
-        test_ckpt = checkpoints.best_model_path or checkpoints.last_model_path or None
+        test_ckpt = checkpoints.best_model_path or last.best_model_path or None
     results = trainer.test(
         task, datamodule=datamodule, ckpt_path=test_ckpt, weights_only=True, verbose=False
     )

@@ -22,49 +22,46 @@ from omegaconf import DictConfig
 from pointea.cli.checkpoint import load_network, run_folder
 from pointea.cli.config_checks import check_visualize_values
 from pointea.cli.run_config import ConfigError, check_checkpoint, exit_on_user_error
-from pointea.data import ModelNet40H5, ShapeNetPartH5
-from pointea.tasks.part_iou import category_part_mask, restrict_to_category, shape_ious
-from pointea.vis import PALETTE, label_colors
-from pointea.vis.figures import captioned_row, contact_sheet, save_png
-from pointea.vis.point_files import write_labeled_ply
-from pointea.vis.render import render_cloud
+from pointea.vis.figures import contact_sheet, save_png
 from pointea.vis.window import NoDisplayError, show_clouds
 
 __all__ = ["main", "visualize"]
 
 CONFIGS = Path(__file__).resolve().parents[2] / "configs"
-RIGHT, WRONG = PALETTE[1], PALETTE[0]
 
 
 @torch.no_grad()
-def _predict(
-    network, points: torch.Tensor, categories: torch.Tensor | None, mask, batch_size: int = 8
-):
-    """Per shape: class probabilities (cls) or category-restricted part ids (seg)."""
-    outputs = []
-    for start in range(0, len(points), batch_size):
-        xyz = points[start : start + batch_size]
-        if categories is None:
-            outputs.append(network(xyz).softmax(-1))
-        else:
-            category = categories[start : start + batch_size]
-            outputs.append(restrict_to_category(network(xyz, category), category, mask))
-    return torch.cat(outputs)
+def _predict(figures, network, arrays: dict[str, torch.Tensor], batch_size: int = 8):
+    """The task's per-shape predictions, in batches."""
+    count = len(arrays["pos"])
+    return torch.cat(
+        [
+            figures.predict(network, {k: v[start : start + batch_size] for k, v in arrays.items()})
+            for start in range(0, count, batch_size)
+        ]
+    )
 
 
 def visualize(cfg: DictConfig) -> Path:
-    """Write the pictures and PLY files; returns the output folder."""
+    """Write the pictures and PLY files; returns the output folder.
+
+    The task (chosen by ``data=``) says what to draw: ``task.figures`` builds its figure
+    maker (:class:`~pointea.cli.class_figures.ClassFigures` or
+    :class:`~pointea.cli.part_figures.PartFigures`) from the checkpoint's metadata.
+    """
     check_visualize_values(cfg)
     network, meta = load_network(cfg.ckpt_path)
-    if meta["layout"] != cfg.data.layout:
+    if meta["task"] != cfg.task.name:
         raise ConfigError(
-            f"{cfg.ckpt_path} is a task={meta['task']} checkpoint; data={cfg.data.layout} does not fit it"
+            f"{cfg.ckpt_path} is a task={meta['task']} checkpoint, but this data (dataset "
+            f"{cfg.data.dataset._target_}) is for task={cfg.task.name}: pick the data= it was "
+            f"trained on"
         )
     datamodule = instantiate(cfg.data)
     datamodule.prepare_data()
-    datamodule.read_tables()
-    here = {"task": meta["task"], "num_classes": int(cfg.data.num_classes), "class_names": datamodule.class_names,
-            "category_parts": [list(p) for p in datamodule.category_parts]}  # fmt: skip
+    tables = datamodule.read_tables()
+    here = {"task": meta["task"], "num_classes": tables.num_labels, "class_names": tables.class_names,
+            "category_parts": [list(p) for p in tables.category_parts]}  # fmt: skip
     check_checkpoint(cfg.ckpt_path, {"pointea": meta}, here, mode="test")
     out = (
         Path(cfg.output_dir)
@@ -72,56 +69,14 @@ def visualize(cfg: DictConfig) -> Path:
         else run_folder(cfg.ckpt_path) / "visualize" / cfg.split
     )
     num_points = meta["num_points"]
-    segmentation = meta["task"] == "seg"
-    if segmentation:
-        dataset = ShapeNetPartH5(datamodule.root, cfg.split, num_points)
-    else:
-        dataset = ModelNet40H5(datamodule.root, cfg.split, num_points)
-    count = min(cfg.num_shapes, len(dataset))
-    points = dataset.points[:count, :num_points]
+    split = datamodule.load_split(cfg.split)
+    count = min(cfg.num_shapes, len(split["pos"]))
+    arrays = {k: v[:count, :num_points] if v.dim() > 1 else v[:count] for k, v in split.items()}
+    figures = instantiate(cfg.task.figures, meta=meta)
     pictures, shown = [], []
-    if segmentation:
-        mask = category_part_mask(meta["category_parts"], meta["num_classes"])
-        truth = dataset.parts[:count, :num_points]
-        categories = dataset.categories[:count]
-        predicted = _predict(network, points, categories, mask)
-        ious = shape_ious(predicted, truth, categories, mask)
-        for i in range(count):
-            pos = points[i].numpy()
-            pred_colors, true_colors = (
-                label_colors(predicted[i].numpy()),
-                label_colors(truth[i].numpy()),
-            )
-            name = meta["class_names"][int(categories[i])]
-            panel = captioned_row(
-                [render_cloud(pos, pred_colors), render_cloud(pos, true_colors)],
-                ["prediction", "ground truth"],
-                title=f"#{i} {name}  shape IoU {float(ious[i]):.3f}",
-            )
-            pictures.append(save_png(panel, out / f"shape_{i:03d}.png"))
-            write_labeled_ply(
-                out / f"shape_{i:03d}_pred.ply", pos, pred_colors, predicted[i].numpy()
-            )
-            write_labeled_ply(out / f"shape_{i:03d}_true.ply", pos, true_colors, truth[i].numpy())
-            shown += [(pos, pred_colors), (pos + [0, 0, 2.2], true_colors)]
-        print(f"{count} shapes, mean shape IoU {float(ious.mean()):.4f}")
-    else:
-        probs = _predict(network, points, None, None)
-        confidence, predicted = probs.max(-1)
-        labels = dataset.labels[:count]
-        names = meta["class_names"]
-        for i in range(count):
-            pos = points[i].numpy()
-            correct = bool(predicted[i] == labels[i])
-            colors = np.tile(RIGHT if correct else WRONG, (len(pos), 1))
-            caption = f"true {names[int(labels[i])]} / predicted {names[int(predicted[i])]} ({float(confidence[i]):.2f})"
-            panel = captioned_row([render_cloud(pos, colors)], [caption], title=f"#{i}")
-            pictures.append(save_png(panel, out / f"shape_{i:03d}.png"))
-            write_labeled_ply(
-                out / f"shape_{i:03d}_pred.ply", pos, colors, np.full(len(pos), int(predicted[i]))
-            )
-            shown.append((pos, colors))
-        print(f"{count} shapes, {int((predicted == labels).sum())} classified correctly")
+    for picture, clouds in figures.draw(arrays, _predict(figures, network, arrays), out):
+        pictures.append(picture)
+        shown += clouds
     from PIL import Image
 
     sheet = contact_sheet([np.asarray(Image.open(p).convert("RGB")) for p in pictures], columns=4)

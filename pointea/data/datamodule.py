@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
 import pytorch_lightning as pl
@@ -11,38 +11,44 @@ import torch
 from pointea.data.batches import DeviceBatches, WorkerBatches
 from pointea.data.errors import DatasetError
 from pointea.data.h5_release import stored_points
-from pointea.data.modelnet40 import ModelNet40H5
-from pointea.data.shapenet_part import ShapeNetPartH5
+from pointea.data.release_tables import ReleaseTables
 from pointea.data.splits import stratified_split
 from pointea.data.synthetic import SyntheticConfig, ensure_synthetic
 from pointea.data.transforms import Compose, FirstPoints, RandomSubset
 
 __all__ = ["PointCloudDataModule"]
 
-LAYOUTS = ("modelnet40", "shapenetpart")
+COUNT_KEYS = ("num_classes", "num_parts", "num_categories")
 
 
 class PointCloudDataModule(pl.LightningDataModule):
     """Loads each split once onto the trainer's device and serves augmented batches.
 
+    Everything about the release's layout comes from ``dataset``: where its folder is,
+    how to read its tables, its splits, and the arrays of a split (``pos``, ``y`` and,
+    for part segmentation, ``category``). A split the dataset lacks (ModelNet40 has no
+    ``val``) is carved out of train, stratified by the dataset's ``stratify_by`` array.
+
     Args:
-        layout: ``"modelnet40"`` (classification: ``y`` is the class) or ``"shapenetpart"``
-            (segmentation: ``y`` holds per-point global part ids, plus ``category``).
+        dataset: the release's dataset class (``ModelNet40H5``, ``ShapeNetPartH5`` or any
+            class with the same class attributes and methods), or a partial of one; it is
+            called as ``dataset(folder, split, num_points)``.
         root: the release folder or the folder holding it.
         num_points: points per cloud fed to the model.
-        num_classes: classes (ModelNet40 layout) or global parts (ShapeNetPart layout) the
-            configuration promises; checked against the release's own tables.
-        num_categories: object categories (ShapeNetPart layout), checked likewise.
+        num_classes, num_parts, num_categories: the counts the configuration promises;
+            each one given is checked against the release's own tables, and must be one
+            the release defines.
         builtin: ``"synthetic_cls"``/``"synthetic_parts"`` to generate the built-in data
             into ``root`` in ``prepare_data``.
         builtin_options: :class:`SyntheticConfig` fields for the generator (sizes, seed).
         download: fetch the release into ``root`` in ``prepare_data`` when it is absent.
         urls: mirror URLs for the download, tried in order.
-        val_fraction: ModelNet40 has no validation split: this fraction of train is carved
-            out, stratified by class and seeded.
+        val_fraction: the fraction of train carved out for validation when the release
+            has no validation split, stratified and seeded.
         select_on_test: use the test split for validation (checkpoint selection on test),
             only when asked for by name; train then keeps all of its shapes.
-        train_split: ShapeNetPart only: ``"train"`` or ``"trainval"``.
+        train_split: the split to train on, one of the dataset's ``splits`` (ShapeNetPart:
+            ``"train"`` or ``"trainval"``).
         random_subset: train on a random ``num_points`` of the stored points instead of the
             first ``num_points``.
         train_transforms: batched transforms applied to training batches, in order.
@@ -53,10 +59,11 @@ class PointCloudDataModule(pl.LightningDataModule):
     def __init__(
         self,
         *,
-        layout: str,
+        dataset: Callable,
         root: str,
         num_points: int,
-        num_classes: int,
+        num_classes: int | None = None,
+        num_parts: int | None = None,
         num_categories: int | None = None,
         batch_size: int = 32,
         eval_batch_size: int | None = None,
@@ -74,16 +81,17 @@ class PointCloudDataModule(pl.LightningDataModule):
         seed: int = 0,
     ) -> None:
         super().__init__()
-        if layout not in LAYOUTS:
-            raise ValueError(f"data.layout must be one of {LAYOUTS}, got {layout!r}")
         if loader not in ("device", "workers"):
             raise ValueError(f"data.loader must be 'device' or 'workers', got {loader!r}")
-        self.layout, self.root = layout, Path(root).expanduser()
-        self.num_points, self.num_classes, self.num_categories = (
-            num_points,
-            num_classes,
-            num_categories,
-        )
+        self.dataset = dataset
+        self.dataset_class = getattr(dataset, "func", dataset)  # a class or a partial of one
+        self.root = Path(root).expanduser()
+        self.num_points = num_points
+        self.counts = {
+            key: value
+            for key, value in zip(COUNT_KEYS, (num_classes, num_parts, num_categories), strict=True)
+            if value is not None
+        }
         self.batch_size = batch_size
         self.eval_batch_size = eval_batch_size or batch_size
         self.builtin, self.download, self.urls = builtin, download, list(urls or [])
@@ -97,9 +105,21 @@ class PointCloudDataModule(pl.LightningDataModule):
         self.eval_transform = Compose([FirstPoints(num_points)])
         self.loader, self.num_workers, self.seed = loader, num_workers, seed
         self.arrays: dict[str, dict[str, torch.Tensor]] = {}
-        self.class_names: list[str] = []
-        self.category_names: list[str] = []
-        self.category_parts: list[list[int]] = []
+        self.folder: Path | None = None
+        self.tables: ReleaseTables | None = None
+
+    @property
+    def class_names(self) -> list[str]:
+        return list(self.tables.class_names) if self.tables else []
+
+    @property
+    def category_names(self) -> list[str]:
+        """Object categories: the class names of a release that has part tables."""
+        return self.class_names if self.category_parts else []
+
+    @property
+    def category_parts(self) -> list[list[int]]:
+        return [list(p) for p in self.tables.category_parts] if self.tables else []
 
     def prepare_data(self) -> None:
         if self.builtin:
@@ -107,66 +127,64 @@ class PointCloudDataModule(pl.LightningDataModule):
         elif self.download and not self._release_present():
             from pointea.data.download import fetch
 
-            fetch(self.layout, self.root, urls=self.urls or None)
+            fetch(self.dataset_class.release, self.root, urls=self.urls or None)
 
     def _release_present(self) -> bool:
-        """The release's marker file is at ``root`` or in its release folder (as the readers look)."""
-        reader = ModelNet40H5 if self.layout == "modelnet40" else ShapeNetPartH5
-        marker = "shape_names.txt" if self.layout == "modelnet40" else "all_object_categories.txt"
-        return any((p / marker).is_file() for p in (self.root, self.root / reader.folder))
+        try:
+            self.dataset_class.find(self.root)
+        except DatasetError:
+            return False
+        return True
 
-    def release_folder(self) -> Path:
-        """The folder holding the release's files: ``root`` or its release folder."""
-        reader = ModelNet40H5 if self.layout == "modelnet40" else ShapeNetPartH5
-        marker = "shape_names.txt" if self.layout == "modelnet40" else "all_object_categories.txt"
-        inner = self.root / reader.folder
-        return inner if not (self.root / marker).is_file() and inner.is_dir() else self.root
+    def read_tables(self) -> ReleaseTables:
+        """Find the release folder (once) and read its small text files, without loading
+        shards: what a task needs to be built before ``setup``. Checks the configured
+        counts against them."""
+        if self.tables is None:
+            self.folder = self.dataset_class.find(self.root)
+            tables = self.dataset_class.read_tables(self.folder)
+            for key, configured in self.counts.items():
+                if key not in tables.counts:
+                    raise DatasetError(
+                        f"data.{key}={configured}: the {self.dataset_class.__name__} release in "
+                        f"{self.folder} defines no {key} (it defines {sorted(tables.counts)})"
+                    )
+                actual, source = tables.counts[key]
+                if configured != actual:
+                    raise DatasetError(
+                        f"data.{key}={configured} but {source} defines {actual}: the data "
+                        f"config does not describe this release"
+                    )
+            self.tables = tables
+        return self.tables
 
     def stored_points(self) -> tuple[int, Path]:
         """Points per shape the release stores (HDF5 headers only) and the shard that says so."""
-        return stored_points(self.release_folder())
-
-    def read_tables(self) -> None:
-        """Fill ``class_names`` (and the part table) from the release's small text files,
-        without loading shards: what a task needs to be built before ``setup``."""
-        if self.layout == "modelnet40":
-            self.class_names = ModelNet40H5.read_class_names(self.root)
-            self._check_fact(
-                "num_classes",
-                self.num_classes,
-                len(self.class_names),
-                self.release_folder() / "shape_names.txt",
-            )
-        else:
-            self.category_names, self.category_parts = ShapeNetPartH5.read_part_table(self.root)
-            self.class_names = self.category_names
-            num_parts = sum(len(p) for p in self.category_parts)
-            self._check_fact(
-                "num_classes",
-                self.num_classes,
-                num_parts,
-                self.release_folder() / "overallid_to_catid_partid.json",
-            )
-            self._check_fact(
-                "num_categories",
-                self.num_categories,
-                len(self.category_names),
-                self.release_folder() / "all_object_categories.txt",
-            )
+        self.read_tables()
+        return stored_points(self.folder)
 
     # --- loading --------------------------------------------------------------------------
+
+    def load_split(self, split: str) -> dict[str, torch.Tensor]:
+        """One of the release's own splits, whole, on the host."""
+        self.read_tables()
+        return self.dataset(self.folder, split, self.num_points).arrays()
 
     def setup(self, stage: str | None = None) -> None:
         if self.arrays:
             return
         device = self.trainer.strategy.root_device if self.trainer else torch.device("cpu")
-        host = self._load_modelnet40() if self.layout == "modelnet40" else self._load_shapenetpart()
+        host = self._load_splits()
+        carved = "val" not in self.dataset_class.splits and not self.select_on_test
         for split, arrays in host.items():
             if len(arrays["pos"]) == 0:
-                carved = split == "val" and self.layout == "modelnet40" and not self.select_on_test
-                why = f" (data.val_fraction={self.val_fraction} carves none)" if carved else ""
+                why = (
+                    f" (data.val_fraction={self.val_fraction} carves none)"
+                    if split == "val" and carved
+                    else ""
+                )
                 raise DatasetError(
-                    f"the {split} split of {self.release_folder()} holds no shapes{why}; "
+                    f"the {split} split of {self.folder} holds no shapes{why}; "
                     f"training and testing need shapes in train, val and test"
                 )
         keep_on_host = self.loader == "workers"
@@ -175,55 +193,19 @@ class PointCloudDataModule(pl.LightningDataModule):
             for split, arrays in host.items()
         }
 
-    def _load_modelnet40(self) -> dict[str, dict[str, torch.Tensor]]:
-        train = ModelNet40H5(self.root, "train", self.num_points)
-        test = ModelNet40H5(self.root, "test", self.num_points)
-        self.class_names = train.class_names
-        self._check_fact(
-            "num_classes", self.num_classes, train.num_classes, train.root / "shape_names.txt"
-        )
-        full = {"pos": train.points, "y": train.labels}
-        test_arrays = {"pos": test.points, "y": test.labels}
+    def _load_splits(self) -> dict[str, dict[str, torch.Tensor]]:
+        train, test = self.load_split(self.train_split), self.load_split("test")
         if self.select_on_test:
-            return {"train": full, "val": test_arrays, "test": test_arrays}
-        train_idx, val_idx = stratified_split(train.labels, self.val_fraction, self.seed)
+            return {"train": train, "val": test, "test": test}
+        if "val" in self.dataset_class.splits:
+            return {"train": train, "val": self.load_split("val"), "test": test}
+        stratify = train[self.dataset_class.stratify_by]
+        train_idx, val_idx = stratified_split(stratify, self.val_fraction, self.seed)
         return {
-            "train": {k: v[train_idx] for k, v in full.items()},
-            "val": {k: v[val_idx] for k, v in full.items()},
-            "test": test_arrays,
+            "train": {k: v[train_idx] for k, v in train.items()},
+            "val": {k: v[val_idx] for k, v in train.items()},
+            "test": test,
         }
-
-    def _load_shapenetpart(self) -> dict[str, dict[str, torch.Tensor]]:
-        splits = {"train": self.train_split, "val": "val", "test": "test"}
-        if self.select_on_test:
-            splits["val"] = "test"
-        out = {}
-        for name, split in splits.items():
-            ds = ShapeNetPartH5(self.root, split, self.num_points)
-            out[name] = {"pos": ds.points, "y": ds.parts, "category": ds.categories}
-        self.category_names, self.category_parts = ds.category_names, ds.category_parts
-        self.class_names = self.category_names
-        self._check_fact(
-            "num_classes",
-            self.num_classes,
-            ds.num_parts,
-            ds.root / "overallid_to_catid_partid.json",
-        )
-        self._check_fact(
-            "num_categories",
-            self.num_categories,
-            ds.num_categories,
-            ds.root / "all_object_categories.txt",
-        )
-        return out
-
-    @staticmethod
-    def _check_fact(key: str, configured: int | None, actual: int, source: Path) -> None:
-        if configured is not None and configured != actual:
-            raise DatasetError(
-                f"data.{key}={configured} but {source} defines {actual}: the data config "
-                f"does not describe this release"
-            )
 
     # --- loaders --------------------------------------------------------------------------
 

@@ -24,6 +24,8 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
 from pointea.data.errors import DatasetError
+from pointea.data.modelnet40 import ModelNet40H5
+from pointea.data.shapenet_part import ShapeNetPartH5
 
 __all__ = ["RELEASES", "ReleaseSpec", "fetch", "install_archive", "safe_extract", "verify_release"]
 
@@ -32,20 +34,23 @@ __all__ = ["RELEASES", "ReleaseSpec", "fetch", "install_archive", "safe_extract"
 class ReleaseSpec:
     """What a release is and how to recognise a good copy of it."""
 
-    layout: str  # "modelnet40" or "shapenetpart": which reader checks it
+    dataset: type  # the reader that checks it; its ``folder`` is what the zip extracts to
     archive: str  # file name of the zip
-    folder: str  # the folder the zip extracts to
     urls: tuple[str, ...]  # mirrors, tried in order
     counts: Mapping[str, int]  # shapes per split
     points: int = 2048  # points stored per shape
     md5: Mapping[str, str] = field(default_factory=dict)  # file name -> md5 hex digest
 
+    @property
+    def folder(self) -> str:
+        return self.dataset.folder
 
+
+# Keyed by the dataset classes' ``release`` names.
 RELEASES: dict[str, ReleaseSpec] = {
-    "modelnet40": ReleaseSpec(
-        layout="modelnet40",
+    ModelNet40H5.release: ReleaseSpec(
+        dataset=ModelNet40H5,
         archive="modelnet40_ply_hdf5_2048.zip",
-        folder="modelnet40_ply_hdf5_2048",
         urls=("https://shapenet.cs.stanford.edu/media/modelnet40_ply_hdf5_2048.zip",),
         counts={"train": 9840, "test": 2468},
         md5={
@@ -58,10 +63,9 @@ RELEASES: dict[str, ReleaseSpec] = {
             "ply_data_test1.h5": "aba4b12a67c34391cc3c015a6f08ed4b",
         },
     ),
-    "shapenetpart": ReleaseSpec(
-        layout="shapenetpart",
+    ShapeNetPartH5.release: ReleaseSpec(
+        dataset=ShapeNetPartH5,
         archive="shapenet_part_seg_hdf5_data.zip",
-        folder="hdf5_data",
         urls=("https://shapenet.cs.stanford.edu/media/shapenet_part_seg_hdf5_data.zip",),
         counts={"train": 12137, "val": 1870, "test": 2874},
     ),
@@ -119,12 +123,8 @@ def verify_release(folder: Path, spec: ReleaseSpec) -> None:
             raise DatasetError(
                 f"{path}: md5 {got} does not match the published {expected}; the file is damaged or not the official release"
             )
-    if spec.layout == "modelnet40":
-        from pointea.data.modelnet40 import ModelNet40H5 as reader
-    else:
-        from pointea.data.shapenet_part import ShapeNetPartH5 as reader
     for split, count in spec.counts.items():
-        dataset = reader(folder, split, num_points=1)
+        dataset = spec.dataset(folder, split, num_points=1)
         if len(dataset) != count:
             raise DatasetError(
                 f"{folder}: split {split!r} holds {len(dataset)} shapes, expected {count}"

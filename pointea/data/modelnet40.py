@@ -17,6 +17,7 @@ from pointea.data.h5_release import (
     read_names,
     read_shards,
 )
+from pointea.data.release_tables import ReleaseTables
 
 __all__ = ["ModelNet40H5"]
 
@@ -28,7 +29,12 @@ class ModelNet40H5(Dataset):
     ``modelnet40_ply_hdf5_2048/`` folder or the folder that holds it; the shards are those
     named in ``{split}_files.txt`` (matched by basename) and the class table is
     ``shape_names.txt``. Items take the first ``num_points`` points (PCT's recipe); the
-    device pipeline reads :attr:`points` and :attr:`labels` whole.
+    device pipeline reads :meth:`arrays` whole.
+
+    The class attributes are the layout's facts, read by the data module, the download,
+    the built-in data and the mesh converter: the release folder and its marker file,
+    the download's release name, the splits, the task the layout serves and the
+    per-shape label a carved-out validation split is stratified by.
 
     Shapes:
         points: (S, P, 3) float32; labels: (S,) int64;
@@ -36,18 +42,20 @@ class ModelNet40H5(Dataset):
     """
 
     folder = "modelnet40_ply_hdf5_2048"
+    marker = "shape_names.txt"
+    release = "modelnet40"
     splits = ("train", "test")
+    task = "cls"
+    stratify_by = "y"
 
     def __init__(self, root: str | Path, split: str = "train", num_points: int = 1024) -> None:
         if split not in self.splits:
             raise DatasetError(f"ModelNet40 split must be one of {self.splits}, got {split!r}")
-        self.root = find_release(
-            root, self.folder, "shape_names.txt", "python -m pointea.data.download modelnet40"
-        )
+        self.root = self.find(root)
         self.split = split
         self.num_points = num_points
-        names_file = self.root / "shape_names.txt"
-        self.class_names = read_names(names_file)
+        self.class_names = self.read_tables(self.root).class_names
+        names_file = self.root / self.marker
         check_lists_disjoint({s: self.root / f"{s}_files.txt" for s in self.splits})
         list_file = self.root / f"{split}_files.txt"
         arrays = read_shards(read_list_file(list_file), ("data", "label"))
@@ -63,12 +71,22 @@ class ModelNet40H5(Dataset):
         self.labels = torch.from_numpy(labels)
 
     @classmethod
-    def read_class_names(cls, root: str | Path) -> list[str]:
-        """The class table ``shape_names.txt`` of the release under ``root`` (no shards read)."""
-        folder = find_release(
-            root, cls.folder, "shape_names.txt", "python -m pointea.data.download modelnet40"
+    def find(cls, root: str | Path) -> Path:
+        """The release folder: ``root`` itself or ``root/<folder>``, whichever holds the marker."""
+        return find_release(
+            root, cls.folder, cls.marker, f"python -m pointea.data.download {cls.release}"
         )
-        return read_names(folder / "shape_names.txt")
+
+    @classmethod
+    def read_tables(cls, root: str | Path) -> ReleaseTables:
+        """The class table ``shape_names.txt`` of the release under ``root`` (no shards read)."""
+        names_file = cls.find(root) / cls.marker
+        names = read_names(names_file)
+        return ReleaseTables(names, len(names), counts={"num_classes": (len(names), names_file)})
+
+    def arrays(self) -> dict[str, torch.Tensor]:
+        """The whole split: ``pos`` (S, P, 3) and ``y`` (S,)."""
+        return {"pos": self.points, "y": self.labels}
 
     @property
     def num_classes(self) -> int:

@@ -21,6 +21,7 @@ import numpy as np
 import torch
 
 from pointea.data.errors import DatasetError
+from pointea.data.modelnet40 import ModelNet40H5
 from pointea.data.release_writer import write_modelnet40_layout
 
 __all__ = ["convert_modelnet_meshes", "sample_mesh"]
@@ -57,7 +58,7 @@ def convert_modelnet_meshes(
         raise DatasetError(
             f"{meshes}: expected one folder per class holding train/ and test/ OFF meshes"
         )
-    target = root / "modelnet40_ply_hdf5_2048"
+    target = root / ModelNet40H5.folder
     if target.exists():
         raise DatasetError(f"{target} already exists; remove it first to rebuild it from meshes")
     torch.manual_seed(seed)

@@ -10,6 +10,9 @@ from pathlib import Path
 import h5py
 import numpy as np
 
+from pointea.data.modelnet40 import ModelNet40H5
+from pointea.data.shapenet_part import ShapeNetPartH5
+
 __all__ = ["SHARD_SIZE", "write_modelnet40_layout", "write_shapenetpart_layout"]
 
 SHARD_SIZE = 2048  # shapes per shard, as in the official releases
@@ -49,7 +52,7 @@ def write_modelnet40_layout(
         # The official lists carry the path inside the repository that made them.
         lines = _write_split(folder, split, arrays, f"data/{folder.name}/")
         (folder / f"{split}_files.txt").write_text("\n".join(lines) + "\n")
-    (folder / "shape_names.txt").write_text("\n".join(class_names) + "\n")
+    (folder / ModelNet40H5.marker).write_text("\n".join(class_names) + "\n")
 
 
 def write_shapenetpart_layout(
@@ -73,7 +76,7 @@ def write_shapenetpart_layout(
         }
         lines = _write_split(folder, split, arrays, "")
         (folder / f"{split}_hdf5_file_list.txt").write_text("\n".join(lines) + "\n")
-    (folder / "all_object_categories.txt").write_text(
+    (folder / ShapeNetPartH5.marker).write_text(
         "".join(f"{name}\t{synset}\n" for name, synset in categories)
     )
     # One [synset, 1-based local part] entry per global part id, in global id order.

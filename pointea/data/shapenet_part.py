@@ -18,6 +18,7 @@ from pointea.data.h5_release import (
     read_shards,
     read_text_lines,
 )
+from pointea.data.release_tables import ReleaseTables
 
 __all__ = ["OFFICIAL_CATEGORIES", "ShapeNetPartH5"]
 
@@ -54,7 +55,9 @@ class ShapeNetPartH5(Dataset):
     ``hdf5_data/`` folder or the folder that holds it. Categories come from
     ``all_object_categories.txt`` (name and synset id per line) and each category's global
     part ids from ``overallid_to_catid_partid.json`` (one ``[synset, local part]`` per
-    global id). ``trainval`` joins the train and val lists.
+    global id). ``trainval`` joins the train and val lists. The class attributes are the
+    layout's facts, as in :class:`ModelNet40H5`; the official release's per-category facts
+    are :data:`OFFICIAL_CATEGORIES`.
 
     Shapes:
         points: (S, P, 3) float32; parts: (S, P) int64; categories: (S,) int64;
@@ -62,12 +65,16 @@ class ShapeNetPartH5(Dataset):
     """
 
     folder = "hdf5_data"
+    marker = "all_object_categories.txt"
+    release = "shapenetpart"
     splits = ("train", "val", "trainval", "test")
+    task = "seg"
+    stratify_by = "category"
 
     def __init__(self, root: str | Path, split: str = "train", num_points: int = 2048) -> None:
         if split not in self.splits:
             raise DatasetError(f"ShapeNetPart split must be one of {self.splits}, got {split!r}")
-        self.root = self._find(root)
+        self.root = self.find(root)
         self.split = split
         self.num_points = num_points
         self.category_names, self.category_parts = self.read_part_table(self.root)
@@ -81,7 +88,7 @@ class ShapeNetPartH5(Dataset):
         categories = arrays["label"].astype(np.int64)
         parts = arrays["pid"].astype(np.int64)
         self._check_labels(where, categories, parts)
-        rows = self._read_categories(self.root / "all_object_categories.txt")
+        rows = self._read_categories(self.root / self.marker)
         if self._claims_official([synset for _, synset in rows]):
             self._check_official_counts(where, categories)
         self.points = torch.from_numpy(arrays["data"].astype(np.float32, copy=False))
@@ -89,9 +96,26 @@ class ShapeNetPartH5(Dataset):
         self.categories = torch.from_numpy(categories)
 
     @classmethod
-    def _find(cls, root: str | Path) -> Path:
-        hint = "python -m pointea.data.download shapenetpart"
-        return find_release(root, cls.folder, "all_object_categories.txt", hint)
+    def find(cls, root: str | Path) -> Path:
+        """The release folder: ``root`` itself or ``root/<folder>``, whichever holds the marker."""
+        return find_release(
+            root, cls.folder, cls.marker, f"python -m pointea.data.download {cls.release}"
+        )
+
+    @classmethod
+    def read_tables(cls, root: str | Path) -> ReleaseTables:
+        """Category names, each category's global part ids and the counts (no shards read)."""
+        folder = cls.find(root)
+        names, parts = cls.read_part_table(folder)
+        num_parts = sum(len(p) for p in parts)
+        table_file = folder / "overallid_to_catid_partid.json"
+        # without the part table, the official categories in the marker file define the parts
+        parts_source = table_file if table_file.is_file() else folder / cls.marker
+        counts = {
+            "num_parts": (num_parts, parts_source),
+            "num_categories": (len(names), folder / cls.marker),
+        }
+        return ReleaseTables(names, num_parts, parts, counts)
 
     @classmethod
     def read_part_table(cls, root: str | Path) -> tuple[list[str], list[list[int]]]:
@@ -101,8 +125,8 @@ class ShapeNetPartH5(Dataset):
         a fixed fact (:data:`OFFICIAL_CATEGORIES`) and is used then; when present, the file
         must agree with it.
         """
-        folder = cls._find(root)
-        names_file = folder / "all_object_categories.txt"
+        folder = cls.find(root)
+        names_file = folder / cls.marker
         rows = cls._read_categories(names_file)
         official = cls._claims_official([synset for _, synset in rows])
         table_file = folder / "overallid_to_catid_partid.json"
@@ -208,6 +232,10 @@ class ShapeNetPartH5(Dataset):
                 f"{where}: part id {value} in row {row} is not a part of its category {name} "
                 f"(parts {self.category_parts[categories[row]]})"
             )
+
+    def arrays(self) -> dict[str, torch.Tensor]:
+        """The whole split: ``pos`` (S, P, 3), ``y`` (S, P) and ``category`` (S,)."""
+        return {"pos": self.points, "y": self.parts, "category": self.categories}
 
     @property
     def num_parts(self) -> int:

@@ -21,7 +21,9 @@ from pathlib import Path
 import numpy as np
 
 from pointea.data import primitives as prim
+from pointea.data.modelnet40 import ModelNet40H5
 from pointea.data.release_writer import write_modelnet40_layout, write_shapenetpart_layout
+from pointea.data.shapenet_part import ShapeNetPartH5
 
 __all__ = [
     "CLASS_NAMES",
@@ -349,8 +351,8 @@ def _generate_parts(folder: Path, cfg: SyntheticConfig) -> None:
 
 
 _KINDS = {
-    "synthetic_cls": ("modelnet40_ply_hdf5_2048", _generate_cls),
-    "synthetic_parts": ("hdf5_data", _generate_parts),
+    "synthetic_cls": (ModelNet40H5.folder, _generate_cls),
+    "synthetic_parts": (ShapeNetPartH5.folder, _generate_parts),
 }
 
 

@@ -2,64 +2,35 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import torch
 from torch import nn
 
-from pointea.nn import (
-    ExternalAttention,
-    LocalSelfAttention,
-    MultiHeadExternalAttention,
-    OffsetAttention,
-    OffsetBlock,
-)
+from pointea.nn import OffsetBlock
 
-__all__ = ["ATTENTION_KINDS", "AttentionStack", "build_attention_block"]
+__all__ = ["AttentionStack", "MixerFactory"]
 
-ATTENTION_KINDS = ("external", "multihead_external", "offset", "local")
-
-
-def build_attention_block(
-    attention: str, channels: int, *, memory_size: int, num_heads: int, local_k: int
-) -> nn.Module:
-    """One PCT block ``(x, pos) -> x`` whose token mixer is the named attention."""
-    if attention == "offset":
-        return OffsetAttention(channels)
-    if attention == "external":
-        mixer: nn.Module = ExternalAttention(channels, memory_size=memory_size)
-    elif attention == "multihead_external":
-        mixer = MultiHeadExternalAttention(channels, num_heads=num_heads, memory_size=memory_size)
-    elif attention == "local":
-        mixer = LocalSelfAttention(channels, k=local_k, num_heads=num_heads)
-    else:
-        raise ValueError(f"attention must be one of {ATTENTION_KINDS}, got {attention!r}")
-    return OffsetBlock(mixer, channels)
+# Builds one token mixer ``(x (B, N, C), pos (B, N, 3)) -> (B, N, C)`` for C channels: a
+# layer class such as ``ExternalAttention`` or a partial of one carrying its options
+# (what the ``model/attention`` config group builds with ``_partial_: true``).
+MixerFactory = Callable[[int], nn.Module]
 
 
 class AttentionStack(nn.Module):
-    """``num_blocks`` attention blocks in sequence; returns every block's output, concatenated.
+    """``num_blocks`` PCT blocks in sequence; returns every block's output, concatenated.
 
-    B batch, N points, C channels.
+    B batch, N points, C channels. Every block is an :class:`OffsetBlock` around a mixer
+    made by ``attention(channels)``.
 
     Shapes:
         x: (B, N, C); pos: (B, N, 3) -> (B, N, num_blocks * C)
     """
 
-    def __init__(
-        self,
-        channels: int,
-        num_blocks: int = 4,
-        *,
-        attention: str = "external",
-        memory_size: int = 64,
-        num_heads: int = 8,
-        local_k: int = 16,
-    ) -> None:
+    def __init__(self, channels: int, num_blocks: int = 4, *, attention: MixerFactory) -> None:
         super().__init__()
         self.blocks = nn.ModuleList(
-            build_attention_block(
-                attention, channels, memory_size=memory_size, num_heads=num_heads, local_k=local_k
-            )
-            for _ in range(num_blocks)
+            OffsetBlock(attention(channels), channels) for _ in range(num_blocks)
         )
 
     def forward(self, x: torch.Tensor, pos: torch.Tensor) -> torch.Tensor:

@@ -25,9 +25,9 @@ _RULES = [
     (rf"^conv\.1\.{_LBR}$", lambda m: f"pre_attention.norm.{m[1]}"),
     (r"^attn\.(\d+)\.mk\.weight$", lambda m: f"attention.blocks.{m[1]}.mixer.memory_key.weight"),
     (r"^attn\.(\d+)\.mv\.weight$", lambda m: f"attention.blocks.{m[1]}.mixer.memory_value.weight"),
-    (r"^attn\.(\d+)\.q\.weight$", lambda m: f"attention.blocks.{m[1]}.query_key.weight"),
+    (r"^attn\.(\d+)\.q\.weight$", lambda m: f"attention.blocks.{m[1]}.mixer.query_key.weight"),
     (r"^attn\.(\d+)\.k\.weight$", None),  # the same tensor as q (PCT shares them)
-    (r"^attn\.(\d+)\.v\.(weight|bias)$", lambda m: f"attention.blocks.{m[1]}.value.{m[2]}"),
+    (r"^attn\.(\d+)\.v\.(weight|bias)$", lambda m: f"attention.blocks.{m[1]}.mixer.value.{m[2]}"),
     (r"^attn\.(\d+)\.t\.(weight|bias)$", lambda m: f"attention.blocks.{m[1]}.offset.linear.{m[2]}"),
     (rf"^attn\.(\d+)\.bn\.{_LBR}$", lambda m: f"attention.blocks.{m[1]}.offset.norm.{m[2]}"),
     (r"^fuse\.0\.weight$", lambda m: "fuse.linear.weight"),
@@ -43,7 +43,8 @@ def convert_pct_port_state_dict(state_dict: Mapping[str, torch.Tensor]) -> dict[
     """Rename and reshape a port classifier's state dict for :class:`PointTransformerCls`.
 
     The result loads with ``strict=True`` into a ``PointTransformerCls`` of the same sizes
-    and attention kind (``external`` for the port's ``ea``, ``offset`` for ``oa``).
+    and attention (``ExternalAttention`` for the port's ``ea``, ``OffsetAttention`` for
+    ``oa``): both kinds sit in the same ``OffsetBlock``, so only the mixer's names differ.
     """
     converted = {}
     for key, value in state_dict.items():

@@ -10,8 +10,8 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from pointea.models.attention_stack import AttentionStack
-from pointea.nn import LinearBNAct, NeighborEmbedding
+from pointea.models.attention_stack import AttentionStack, MixerFactory
+from pointea.nn import ExternalAttention, LinearBNAct, NeighborEmbedding
 
 __all__ = ["PointTransformerCls"]
 
@@ -29,6 +29,11 @@ class PointTransformerCls(nn.Module):
     with offset attention (the layout of the common public PCT port, whose head takes
     max and mean pooling; the PCT paper reports 2.88M for its variant).
 
+    ``attention`` makes each block's token mixer from its width C: a layer class
+    (:class:`ExternalAttention`, the default, :class:`OffsetAttention`, ...) or a
+    ``functools.partial`` of one with its options, e.g.
+    ``partial(ExternalAttention, memory_size=32)``.
+
     Shapes:
         xyz: (B, N, 3) -> logits: (B, num_classes)
     """
@@ -37,7 +42,7 @@ class PointTransformerCls(nn.Module):
         self,
         num_classes: int,
         *,
-        attention: str = "external",
+        attention: MixerFactory = ExternalAttention,
         embed_channels: int = 64,
         stage_channels: tuple[int, int] = (128, 256),
         num_samples: tuple[int, int] = (512, 256),
@@ -46,9 +51,6 @@ class PointTransformerCls(nn.Module):
         fuse_channels: int = 1024,
         head_channels: tuple[int, int] = (512, 256),
         dropout: float = 0.5,
-        memory_size: int = 64,
-        num_heads: int = 8,
-        local_k: int = 16,
     ) -> None:
         super().__init__()
         channels = stage_channels[1]
@@ -68,9 +70,6 @@ class PointTransformerCls(nn.Module):
             channels,
             num_blocks,
             attention=attention,
-            memory_size=memory_size,
-            num_heads=num_heads,
-            local_k=local_k,
         )
         self.fuse = LinearBNAct((num_blocks + 1) * channels, fuse_channels, act="leaky_relu")
         self.head = nn.Sequential(

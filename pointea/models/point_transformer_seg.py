@@ -11,8 +11,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from pointea.models.attention_stack import AttentionStack
-from pointea.nn import LinearBNAct, NeighborEmbedding
+from pointea.models.attention_stack import AttentionStack, MixerFactory
+from pointea.nn import ExternalAttention, LinearBNAct, NeighborEmbedding
 
 __all__ = ["PointTransformerSeg"]
 
@@ -29,6 +29,11 @@ class PointTransformerSeg(nn.Module):
     Parameters with the defaults (50 parts, 16 categories): 2.45M with external
     attention, 2.47M with offset attention.
 
+    ``attention`` makes each block's token mixer from its width C: a layer class
+    (:class:`ExternalAttention`, the default, :class:`OffsetAttention`, ...) or a
+    ``functools.partial`` of one with its options, e.g.
+    ``partial(ExternalAttention, memory_size=32)``.
+
     Shapes:
         xyz: (B, N, 3); category: (B,) int64 -> logits: (B, N, num_parts)
     """
@@ -38,7 +43,7 @@ class PointTransformerSeg(nn.Module):
         num_parts: int,
         num_categories: int,
         *,
-        attention: str = "external",
+        attention: MixerFactory = ExternalAttention,
         embed_channels: int = 64,
         channels: int = 128,
         k: int = 32,
@@ -47,9 +52,6 @@ class PointTransformerSeg(nn.Module):
         category_channels: int = 64,
         head_channels: tuple[int, int] = (512, 256),
         dropout: float = 0.5,
-        memory_size: int = 64,
-        num_heads: int = 8,
-        local_k: int = 16,
     ) -> None:
         super().__init__()
         self.num_parts = num_parts
@@ -63,9 +65,6 @@ class PointTransformerSeg(nn.Module):
             channels,
             num_blocks,
             attention=attention,
-            memory_size=memory_size,
-            num_heads=num_heads,
-            local_k=local_k,
         )
         self.fuse = LinearBNAct(num_blocks * channels, fuse_channels, act="leaky_relu")
         self.category_embed = LinearBNAct(num_categories, category_channels, act="leaky_relu")

@@ -15,7 +15,9 @@ class OffsetBlock(nn.Module):
 
     "PCT: Point Cloud Transformer", Guo et al., 2021, https://arxiv.org/abs/2012.09688
     The offset ``x - attended`` acts like a discrete Laplacian; this is how PCT wraps its
-    attention, and how external attention replaces offset attention inside PCT.
+    attention, and how external attention replaces offset attention inside PCT. Every
+    attention kind is a plain mixer inside this block: with :class:`OffsetAttention` as
+    the mixer it is PCT's offset attention exactly.
 
     Shapes:
         x: (B, N, C); pos: (B, N, 3) -> (B, N, C)

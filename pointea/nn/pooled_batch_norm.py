@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import torch
+import torch.distributed as dist
 import torch.nn.functional as F
 from torch import nn
 
@@ -35,11 +36,25 @@ class _PooledBatchNormAct(torch.autograd.Function):
     BatchNorm's input gradient
     ``scale * (G_i - mean(G) - xhat_i * mean(G xhat))`` is one per-channel affine map of
     ``z`` plus a scatter of the selected entries.
+
+    Under SyncBatchNorm the statistics are those of every process's rows (``count`` of
+    them) and the two per-channel sums of BatchNorm's input gradient are summed over the
+    processes of ``group``, as ``SyncBatchNorm``'s backward does.
     """
 
     @staticmethod
     def forward(
-        ctx, z, dim: int, weight, bias, mean, invstd, negative_slope: float, batch_stats: bool
+        ctx,
+        z,
+        dim: int,
+        weight,
+        bias,
+        mean,
+        invstd,
+        negative_slope: float,
+        batch_stats: bool,
+        count: int,
+        group,
     ):
         scale = weight * invstd
         shift = bias - mean * scale
@@ -47,6 +62,7 @@ class _PooledBatchNormAct(torch.autograd.Function):
         pre = extreme * scale + shift
         ctx.save_for_backward(z, index, extreme, pre, weight, mean, invstd)
         ctx.dim, ctx.negative_slope, ctx.batch_stats = dim, negative_slope, batch_stats
+        ctx.count, ctx.group = count, group
         return F.leaky_relu(pre, negative_slope)
 
     @staticmethod
@@ -59,14 +75,53 @@ class _PooledBatchNormAct(torch.autograd.Function):
         grad_weight = (grad * (extreme - mean) * invstd).sum(reduce)
         scale = weight * invstd
         if ctx.batch_stats and ctx.needs_input_grad[0]:
-            count = z.numel() // z.shape[-1]
-            coef = -scale * invstd * grad_weight / count  # multiplies (z - mean)
-            offset = -scale * grad_bias / count - coef * mean
+            sum_g, sum_g_xhat = grad_bias, grad_weight
+            if ctx.group is not None:  # the statistics saw every process's rows
+                sums = torch.cat([grad_bias, grad_weight])
+                dist.all_reduce(sums, group=ctx.group)
+                sum_g, sum_g_xhat = sums.chunk(2)
+            coef = -scale * invstd * sum_g_xhat / ctx.count  # multiplies (z - mean)
+            offset = -scale * sum_g / ctx.count - coef * mean
             grad_z = torch.addcmul(offset, z, coef)
         else:
             grad_z = torch.zeros_like(z)
         grad_z.scatter_add_(ctx.dim, index.unsqueeze(ctx.dim), (grad * scale).unsqueeze(ctx.dim))
-        return grad_z, None, grad_weight, grad_bias, None, None, None, None
+        return grad_z, None, grad_weight, grad_bias, None, None, None, None, None, None
+
+
+def _sync_group(norm: nn.Module):
+    """The process group whose rows ``norm``'s batch statistics must cover, or None: as in
+    ``SyncBatchNorm.forward``, a ``SyncBatchNorm`` in training mode with more than one
+    process in its group."""
+    if not isinstance(norm, nn.SyncBatchNorm) or not norm.training:
+        return None
+    if not (dist.is_available() and dist.is_initialized()):
+        return None
+    group = norm.process_group or dist.group.WORLD
+    return group if dist.get_world_size(group) > 1 else None
+
+
+def _synced_batch_stats(flat: torch.Tensor, norm: nn.SyncBatchNorm, momentum: float, group):
+    """Per-channel mean and biased variance of the (n, C) rows of every process in
+    ``group`` (each process's count, mean and variance gathered and combined), the running
+    statistics updated with them as ``SyncBatchNorm`` does; and the total row count."""
+    mean, var = _batch_stats(flat, None, 0.0)
+    dtype = torch.promote_types(mean.dtype, torch.float32)  # float32 at least
+    count = torch.full((1,), flat.shape[0], dtype=dtype, device=flat.device)
+    local = torch.cat([count, mean.to(dtype), var.to(dtype)])  # (1 + 2C,)
+    gathered = [torch.empty_like(local) for _ in range(dist.get_world_size(group))]
+    dist.all_gather(gathered, local, group=group)
+    stats = torch.stack(gathered)  # (P, 1 + 2C)
+    channels = flat.shape[-1]
+    counts, means, variances = stats[:, :1], stats[:, 1 : channels + 1], stats[:, channels + 1 :]
+    total = counts.sum()
+    mean = (counts * means).sum(0) / total  # (C,)
+    var = (counts * (variances + (means - mean) ** 2)).sum(0) / total  # (C,)
+    if norm.track_running_stats:
+        norm.running_mean.lerp_(mean.to(norm.running_mean.dtype), momentum)
+        unbiased = var * total / (total - 1).clamp(min=1)
+        norm.running_var.lerp_(unbiased.to(norm.running_var.dtype), momentum)
+    return mean, var, int(total)
 
 
 def _batch_stats(flat: torch.Tensor, norm: nn.BatchNorm1d | None, momentum: float):
@@ -90,11 +145,16 @@ def pooled_batch_norm_act(
 
     BatchNorm (over the last dimension, the channels) is a per-channel affine map
     ``scale * z + shift`` with statistics over every other position, and the activation
-    is monotone, so the max over the members commutes with both: ``act(scale * max + shift)`` where ``scale >= 0``, ``act(scale *
-    min + shift)`` elsewhere. ``negative_slope`` 0 is ReLU, 1 the identity. In training mode
-    the batch statistics are used and the running statistics updated exactly as
-    ``BatchNorm1d`` does. Where several members tie for the extreme, the gradient goes to
-    one of them (as with ``torch.max``), a valid subgradient.
+    is monotone, so the max over the members commutes with both: ``act(scale * max +
+    shift)`` where ``scale >= 0``, ``act(scale * min + shift)`` elsewhere.
+    ``negative_slope`` 0 is ReLU, 1 the identity. In training mode the batch statistics
+    are used and the running statistics updated exactly as ``BatchNorm1d`` does. A
+    ``SyncBatchNorm`` (``trainer.sync_batchnorm``) in training mode with several processes
+    takes its statistics over the rows of all of them and sums its input gradient's
+    reductions over them, as ``SyncBatchNorm`` itself does; inside ``torch.compile`` such
+    a layer takes the plain path ``act(norm(z)).amax(dim)`` instead. Where several members
+    tie for the extreme, the gradient goes to one of them (as with ``torch.max``), a valid
+    subgradient.
 
     Shapes:
         z: (*, K, *, C), contiguous -> z without ``dim``
@@ -103,6 +163,11 @@ def pooled_batch_norm_act(
         raise ValueError("pooled_batch_norm_act pools over a dimension other than the channels")
     z = z.contiguous()
     flat = z.detach().view(-1, z.shape[-1])
+    count = flat.shape[0]
+    group = _sync_group(norm)
+    if group is not None and torch.compiler.is_compiling():  # no collectives in a graph
+        plain = norm(z.view(-1, z.shape[-1])).view(z.shape)
+        return F.leaky_relu(plain, negative_slope).amax(dim)
     batch_stats = norm.training or not norm.track_running_stats
     if batch_stats:
         momentum = 0.0
@@ -114,7 +179,10 @@ def pooled_batch_norm_act(
                 else 1.0 / float(norm.num_batches_tracked)
             )
         update = norm.training and norm.track_running_stats
-        mean, var = _batch_stats(flat, norm if update else None, momentum)
+        if group is not None:
+            mean, var, count = _synced_batch_stats(flat, norm, momentum, group)
+        else:
+            mean, var = _batch_stats(flat, norm if update else None, momentum)
     else:
         mean, var = norm.running_mean, norm.running_var
     invstd = torch.rsqrt(var + norm.eps)
@@ -126,5 +194,5 @@ def pooled_batch_norm_act(
         extreme, _ = _extremes(z, dim, scale, with_index=False)
         return F.leaky_relu(extreme * scale + (bias - mean * scale), negative_slope)
     return _PooledBatchNormAct.apply(
-        z, dim, weight, bias, mean, invstd, negative_slope, batch_stats
+        z, dim, weight, bias, mean, invstd, negative_slope, batch_stats, count, group
     )

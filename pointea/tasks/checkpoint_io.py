@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import os
-import tempfile
+import secrets
 from pathlib import Path
 from typing import Any
 
 import torch
 from pytorch_lightning.plugins.io import TorchCheckpointIO
 
-__all__ = ["AtomicCheckpointIO", "CheckpointError", "load_checkpoint"]
+__all__ = ["AtomicCheckpointIO", "CheckpointError", "load_checkpoint", "remove_stale_temporaries"]
+
+# ``.NAME.<random>.tmp`` beside the checkpoint NAME while it is written.
+TEMPORARY_GLOB = ".*.ckpt.*.tmp"
 
 
 class CheckpointError(ValueError):
@@ -19,12 +22,19 @@ class CheckpointError(ValueError):
 
 class AtomicCheckpointIO(TorchCheckpointIO):
     """An interrupted save leaves the previous checkpoint of that name intact: the new one is
-    written beside it and moved over it with an atomic rename only once complete."""
+    written beside it and moved over it with an atomic rename only once complete.
+
+    The file is created with mode 0666 less the umask, as every other output is (not
+    0600 as ``tempfile.mkstemp`` would). A save killed outright (SIGKILL, power loss)
+    cannot clean up after itself: :func:`remove_stale_temporaries` does, when the run
+    next starts in that folder.
+    """
 
     def save_checkpoint(self, checkpoint: dict[str, Any], path, storage_options=None) -> None:
         path = Path(path)
         path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+        tmp = path.with_name(f".{path.name}.{secrets.token_hex(4)}.tmp")
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
         try:
             with os.fdopen(fd, "wb") as f:
                 torch.save(checkpoint, f)
@@ -37,6 +47,15 @@ class AtomicCheckpointIO(TorchCheckpointIO):
 
     def load_checkpoint(self, path, map_location=None, weights_only=None) -> dict[str, Any]:
         return load_checkpoint(path, map_location)
+
+
+def remove_stale_temporaries(dirpath: str | Path) -> list[Path]:
+    """Delete the temporary files that interrupted :class:`AtomicCheckpointIO` saves left in
+    ``dirpath``; returns them. Call it only while no save into ``dirpath`` can be running."""
+    stale = sorted(Path(dirpath).glob(TEMPORARY_GLOB))
+    for path in stale:
+        path.unlink(missing_ok=True)
+    return stale
 
 
 def load_checkpoint(path, map_location=None) -> dict[str, Any]:

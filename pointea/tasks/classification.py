@@ -22,8 +22,13 @@ class ClassificationTask(PointTask):
 
     monitor = "val/oa"
 
-    def __init__(self, *args, num_classes: int, label_smoothing: float = 0.2, **kwargs) -> None:
+    def __init__(
+        self, *args, num_classes: int | None = None, label_smoothing: float = 0.2, **kwargs
+    ) -> None:
+        """``num_classes`` defaults to the run metadata's (the release's class table)."""
         super().__init__(*args, **kwargs)
+        if num_classes is None:
+            num_classes = int(self.metadata["num_classes"])
         self.num_classes, self.label_smoothing = num_classes, label_smoothing
         self.val_metric = ClassAccuracy(num_classes)
         self.test_metric = ClassAccuracy(num_classes)

@@ -27,12 +27,17 @@ class SegmentationTask(PointTask):
     def __init__(
         self,
         *args,
-        category_parts: Sequence[Sequence[int]],
-        category_names: Sequence[str],
+        category_parts: Sequence[Sequence[int]] | None = None,
+        category_names: Sequence[str] | None = None,
         label_smoothing: float = 0.0,
         **kwargs,
     ) -> None:
+        """The category tables default to the run metadata's (the release's tables)."""
         super().__init__(*args, **kwargs)
+        if category_parts is None:
+            category_parts = self.metadata["category_parts"]
+        if category_names is None:
+            category_names = self.metadata["class_names"]
         if len(category_names) != len(category_parts):
             raise ValueError(
                 f"{len(category_names)} category names for {len(category_parts)} part lists"

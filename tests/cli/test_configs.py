@@ -2,64 +2,112 @@
 
 import pytest
 from cli_helpers import CONFIGS, compose_train
-from hydra.utils import instantiate
+from hydra.errors import ConfigCompositionException
+from hydra.utils import get_class, instantiate
 from omegaconf import OmegaConf
 
-from pointea.models import ATTENTION_KINDS
+from pointea.nn import (
+    ExternalAttention,
+    LocalSelfAttention,
+    MultiHeadExternalAttention,
+    OffsetAttention,
+    OffsetBlock,
+)
 
 GROUPS = {
     group: sorted(p.stem for p in (CONFIGS / group).glob("*.yaml"))
-    for group in ("task", "data", "model", "trainer", "optim", "experiment")
+    for group in ("task", "data", "model", "model/attention", "trainer", "optim", "experiment")
 }
+# Written out by hand: which task each data option is for, and each task's networks.
 TASK_OF_DATA = {
     "modelnet40": "cls",
     "synthetic_cls": "cls",
     "shapenetpart": "seg",
     "synthetic_parts": "seg",
 }
+NETWORK_OF_TASK = {"cls": "PointTransformerCls", "seg": "PointTransformerSeg"}
 
 
 def test_every_group_has_the_documented_options():
     assert GROUPS["task"] == ["cls", "seg"]
     assert GROUPS["data"] == ["modelnet40", "shapenetpart", "synthetic_cls", "synthetic_parts"]
-    assert GROUPS["model"] == ["ea_pct", "ea_pct_tiny"]
+    assert GROUPS["model"] == ["pct_cls", "pct_cls_tiny", "pct_seg", "pct_seg_tiny"]
+    assert GROUPS["model/attention"] == ["external", "local", "multihead_external", "offset"]
     assert GROUPS["trainer"] == ["cpu", "ddp", "default", "gpu"]
     assert GROUPS["optim"] == ["adamw_cosine", "sgd_cosine"]
     defaults = (CONFIGS / "train.yaml").read_text()
-    for group in ("task", "data", "model", "trainer", "optim"):
-        assert (
-            f"- {group}: " in defaults and "#" in defaults.split(f"- {group}: ")[1].splitlines()[0]
-        )
+    for group in ("data", "trainer", "optim"):
+        assert "#" in defaults.split(f"- {group}: ")[1].splitlines()[0]
+    for group in ("task", "model"):  # chosen by the data and the task: documented in comments
+        assert f"#   {group}: " in defaults
 
 
 @pytest.mark.parametrize("data", GROUPS["data"])
-@pytest.mark.parametrize("model", GROUPS["model"])
-def test_data_and_model_options_build(tmp_path, data, model):
+def test_the_data_picks_its_task_and_the_task_its_network(tmp_path, data):
+    cfg = compose_train([f"data={data}"], tmp_path)
     task = TASK_OF_DATA[data]
-    cfg = compose_train([f"task={task}", f"data={data}", f"model={model}"], tmp_path)
-    OmegaConf.to_container(cfg, resolve=True)
-    datamodule = instantiate(cfg.data)
-    assert datamodule.num_classes == cfg.data.num_classes
-    network = instantiate(cfg.model[task])
-    assert network.__class__.__name__ == (
-        "PointTransformerCls" if task == "cls" else "PointTransformerSeg"
+    assert cfg.task.name == task
+    assert get_class(cfg.data.dataset._target_).task == task
+    assert (
+        cfg.model._target_.endswith(NETWORK_OF_TASK[task])
+        and cfg.task.network == cfg.model._target_
     )
 
 
-@pytest.mark.parametrize("attention", ATTENTION_KINDS)
-def test_attention_is_switchable(tmp_path, attention):
-    cfg = compose_train(["model=ea_pct_tiny", f"model.attention={attention}"], tmp_path)
-    network = instantiate(cfg.model.cls)
-    kinds = {type(block).__name__ for block in network.attention.blocks}
-    mixers = {type(getattr(block, "mixer", block)).__name__ for block in network.attention.blocks}
-    assert len(kinds) == 1 and len(mixers) == 1
-    expected = {
-        "external": "ExternalAttention",
-        "multihead_external": "MultiHeadExternalAttention",
-        "offset": "OffsetAttention",
-        "local": "LocalSelfAttention",
+@pytest.mark.parametrize("data", GROUPS["data"])
+@pytest.mark.parametrize("size", ["", "_tiny"])
+def test_data_and_model_options_build(tmp_path, data, size):
+    task = TASK_OF_DATA[data]
+    cfg = compose_train([f"data={data}", f"model=pct_{task}{size}"], tmp_path)
+    OmegaConf.to_container(cfg, resolve=True)
+    datamodule = instantiate(cfg.data)
+    for key in ("num_classes", "num_parts", "num_categories"):
+        assert datamodule.counts.get(key) == cfg.data.get(key)
+    network = instantiate(cfg.model)
+    assert type(network).__name__ == NETWORK_OF_TASK[task]
+
+
+def test_tiny_networks_keep_their_small_attention_options(tmp_path):
+    expected = {  # (module, attribute) -> value, at tiny and at PCT's sizes
+        "external": [("mixer.memory_key", "out_features", 16, 64)],
+        "multihead_external": [("mixer", "num_heads", 4, 8)],
+        "local": [("mixer", "k", 8, 16), ("mixer", "num_heads", 4, 8)],
     }
-    assert mixers == {expected[attention]}
+    for kind, checks in expected.items():
+        for size, column in (("_tiny", 2), ("", 3)):
+            cfg = compose_train([f"model=pct_cls{size}", f"model/attention={kind}"], tmp_path)
+            block = instantiate(cfg.model).attention.blocks[0]
+            for path, attribute, *values in checks:
+                assert getattr(block.get_submodule(path), attribute) == values[column - 2], (
+                    kind,
+                    size,
+                )
+
+
+@pytest.mark.parametrize(
+    ("attention", "mixer"),
+    [
+        ("external", ExternalAttention),
+        ("multihead_external", MultiHeadExternalAttention),
+        ("offset", OffsetAttention),
+        ("local", LocalSelfAttention),
+    ],
+)
+@pytest.mark.parametrize("model", ["pct_cls_tiny", "pct_seg_tiny"])
+def test_attention_is_one_value_to_swap(tmp_path, model, attention, mixer):
+    task = model.split("_")[1]
+    data = "synthetic_cls" if task == "cls" else "synthetic_parts"
+    cfg = compose_train(
+        [f"data={data}", f"model={model}", f"model/attention={attention}"], tmp_path
+    )
+    network = instantiate(cfg.model)
+    assert {type(block) for block in network.attention.blocks} == {OffsetBlock}
+    assert {type(block.mixer) for block in network.attention.blocks} == {mixer}
+
+
+def test_an_unknown_attention_kind_names_the_options(tmp_path):
+    with pytest.raises(ConfigCompositionException, match="offset"):
+        compose_train(["model/attention=softmax"], tmp_path)
 
 
 @pytest.mark.parametrize("trainer", GROUPS["trainer"])
@@ -101,4 +149,5 @@ def test_optim_options_build_partials(tmp_path, optim):
 def test_experiments_compose(tmp_path, experiment):
     cfg = compose_train([f"experiment={experiment}"], tmp_path)
     OmegaConf.to_container(cfg, resolve=True)
-    assert cfg.data.layout == ("modelnet40" if cfg.task.name == "cls" else "shapenetpart")
+    assert get_class(cfg.data.dataset._target_).task == cfg.task.name
+    assert cfg.task.network == cfg.model._target_

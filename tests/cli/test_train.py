@@ -72,13 +72,15 @@ def test_segmentation_fit_and_test(data_root, tmp_path):
     [
         (
             ["task=cls", "data=shapenetpart"],
-            "task=cls reads modelnet40-layout data, but the data config has layout 'shapenetpart'",
+            "task=cls cannot use this data: its dataset pointea.data.ShapeNetPartH5 serves task=seg",
         ),
-        (["task=seg", "data=synthetic_cls"], "task=seg reads shapenetpart-layout data"),
+        (["task=seg", "data=synthetic_cls"], "task=seg cannot use this data"),
         (
-            ["model.cls.num_classes=7"],
-            r"model.cls.num_classes=7 does not match data.num_classes=13",
+            ["model=pct_seg_tiny"],
+            "model= builds pointea.models.PointTransformerSeg, but task=cls trains "
+            "pointea.models.PointTransformerCls",
         ),
+        (["model.num_classes=7"], r"model.num_classes=7 does not match data.num_classes=13"),
         (["mode=test"], "mode=test needs ckpt_path"),
     ],
 )
@@ -182,10 +184,7 @@ def test_cli_reports_config_errors_cleanly(tmp_path):
         cwd=ROOT, capture_output=True, text=True,
     )  # fmt: skip
     assert done.returncode == 2
-    assert (
-        "error: task=cls reads modelnet40-layout data" in done.stderr
-        and "Traceback" not in done.stderr
-    )
+    assert "error: task=cls cannot use this data" in done.stderr and "Traceback" not in done.stderr
 
 
 @pytest.mark.slow

@@ -90,6 +90,7 @@ def test_show_without_a_display_says_so(trained_cls, data_root, tmp_path, monkey
 def test_checkpoint_of_the_other_task(trained_cls, data_root, tmp_path):
     run_dir, _ = trained_cls
     with pytest.raises(
-        ConfigError, match="is a task=cls checkpoint; data=shapenetpart does not fit it"
+        ConfigError,
+        match=r"is a task=cls checkpoint, but this data \(dataset pointea.data.ShapeNetPartH5\) is for task=seg",
     ):
         visualize(visualize_cfg(run_dir, "synthetic_parts", data_root / "seg", tmp_path / "vis"))

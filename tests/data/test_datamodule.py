@@ -1,7 +1,7 @@
 import pytest
 import torch
 
-from pointea.data import DatasetError, PointCloudDataModule
+from pointea.data import DatasetError, ModelNet40H5, PointCloudDataModule, ShapeNetPartH5
 from pointea.data.synthetic import CLASS_NAMES, PART_CATEGORIES
 from pointea.data.transforms import RandomAnisotropicScale, ShufflePoints
 
@@ -17,7 +17,7 @@ SMALL = dict(
 
 def cls_module(root, **kwargs):
     options = dict(
-        layout="modelnet40",
+        dataset=ModelNet40H5,
         root=str(root),
         num_points=64,
         num_classes=len(CLASS_NAMES),
@@ -72,10 +72,10 @@ def test_config_facts_are_checked_against_the_release(tmp_path):
 def test_segmentation_module(tmp_path):
     num_parts = sum(len(p) for _, _, p in PART_CATEGORIES)
     module = PointCloudDataModule(
-        layout="shapenetpart",
+        dataset=ShapeNetPartH5,
         root=str(tmp_path),
         num_points=100,
-        num_classes=num_parts,
+        num_parts=num_parts,
         num_categories=4,
         batch_size=4,
         builtin="synthetic_parts",
@@ -96,10 +96,10 @@ def test_segmentation_module(tmp_path):
     assert len(module.arrays["val"]["y"]) == 8 and len(module.arrays["test"]["y"]) == 12
     with pytest.raises(DatasetError, match="data.num_categories=16"):
         bad = PointCloudDataModule(
-            layout="shapenetpart",
+            dataset=ShapeNetPartH5,
             root=str(tmp_path),
             num_points=100,
-            num_classes=num_parts,
+            num_parts=num_parts,
             num_categories=16,
             builtin="synthetic_parts",
             builtin_options=SMALL,
@@ -108,12 +108,17 @@ def test_segmentation_module(tmp_path):
         bad.setup("fit")
 
 
-def test_bad_layout_and_loader_are_named():
-    with pytest.raises(ValueError, match="data.layout must be one of"):
-        PointCloudDataModule(layout="s3dis", root=".", num_points=1, num_classes=1)
+def test_a_count_the_release_does_not_define_is_named(tmp_path):
+    with pytest.raises(
+        DatasetError, match=r"data.num_parts=5: the ModelNet40H5 release .* defines no num_parts"
+    ):
+        cls_module(tmp_path, num_parts=5)
+
+
+def test_bad_loader_is_named():
     with pytest.raises(ValueError, match="data.loader must be"):
         PointCloudDataModule(
-            layout="modelnet40", root=".", num_points=1, num_classes=1, loader="ray"
+            dataset=ModelNet40H5, root=".", num_points=1, num_classes=1, loader="ray"
         )
 
 
@@ -123,7 +128,7 @@ def test_prepare_data_downloads_only_an_absent_release(tmp_path, modelnet_releas
     calls = []
     monkeypatch.setattr(download, "fetch", lambda *args, **kwargs: calls.append((args, kwargs)))
     present = PointCloudDataModule(
-        layout="modelnet40",
+        dataset=ModelNet40H5,
         root=str(modelnet_release[0].parent),
         num_points=16,
         num_classes=3,
@@ -132,7 +137,7 @@ def test_prepare_data_downloads_only_an_absent_release(tmp_path, modelnet_releas
     present.prepare_data()
     assert calls == []
     absent = PointCloudDataModule(
-        layout="modelnet40",
+        dataset=ModelNet40H5,
         root=str(tmp_path / "empty"),
         num_points=16,
         num_classes=3,

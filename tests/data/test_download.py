@@ -10,7 +10,7 @@ import zipfile
 
 import pytest
 
-from pointea.data import DatasetError, ModelNet40H5
+from pointea.data import DatasetError, ModelNet40H5, ShapeNetPartH5
 from pointea.data.download import ReleaseSpec, fetch, main
 
 FOLDER = "modelnet40_ply_hdf5_2048"
@@ -43,9 +43,8 @@ def zip_release(folder, archive, extra=None):
 def spec_for(folder, url):
     md5 = {p.name: hashlib.md5(p.read_bytes()).hexdigest() for p in folder.glob("*.h5")}
     return ReleaseSpec(
-        layout="modelnet40",
+        dataset=ModelNet40H5,
         archive="m40.zip",
-        folder=FOLDER,
         urls=(url,),
         counts={"train": 9, "test": 3},
         points=64,
@@ -176,9 +175,8 @@ def test_official_checksums_are_the_published_ones():
 def test_shapenetpart_checks_file_set_and_counts(parts_release, tmp_path):
     folder, _ = parts_release
     spec = ReleaseSpec(
-        layout="shapenetpart",
+        dataset=ShapeNetPartH5,
         archive="p.zip",
-        folder="hdf5_data",
         urls=(),
         counts={"train": 6, "val": 3, "test": 4},
         points=64,

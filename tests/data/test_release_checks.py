@@ -57,7 +57,7 @@ def test_duplicate_class_names_are_refused(modelnet_release):
     with pytest.raises(DatasetError, match=message):
         ModelNet40H5(folder, "train", 16)
     with pytest.raises(DatasetError, match=message):
-        ModelNet40H5.read_class_names(folder)
+        ModelNet40H5.read_tables(folder)
 
 
 def test_shards_with_different_point_counts_are_refused(modelnet_release):
@@ -69,7 +69,7 @@ def test_shards_with_different_point_counts_are_refused(modelnet_release):
     with pytest.raises(DatasetError, match=message):
         ModelNet40H5(folder, "train", 16)
     datamodule = PointCloudDataModule(
-        layout="modelnet40", root=folder, num_points=16, num_classes=3
+        dataset=ModelNet40H5, root=folder, num_points=16, num_classes=3
     )
     with pytest.raises(DatasetError, match=r"stores 32 points per shape but"):
         datamodule.stored_points()
@@ -78,7 +78,7 @@ def test_shards_with_different_point_counts_are_refused(modelnet_release):
 def test_stored_points_reads_the_headers(modelnet_release):
     folder, _ = modelnet_release
     datamodule = PointCloudDataModule(
-        layout="modelnet40", root=folder.parent, num_points=16, num_classes=3
+        dataset=ModelNet40H5, root=folder.parent, num_points=16, num_classes=3
     )
     assert datamodule.stored_points() == (64, folder / "ply_data_test0.h5")
 
@@ -87,7 +87,7 @@ def test_stored_points_ignores_other_hdf5_files(modelnet_release):
     folder, _ = modelnet_release
     write_h5(folder / "aaa_extra.h5", normals=np.zeros((2, 3), np.float32))  # no 'data'
     datamodule = PointCloudDataModule(
-        layout="modelnet40", root=folder, num_points=16, num_classes=3
+        dataset=ModelNet40H5, root=folder, num_points=16, num_classes=3
     )
     assert datamodule.stored_points() == (64, folder / "ply_data_test0.h5")
 
@@ -138,7 +138,7 @@ def test_unreadable_class_table_is_named(modelnet_release, monkeypatch):
 def test_class_count_mismatch_names_the_file_inside_the_release(modelnet_release):
     folder, _ = modelnet_release
     datamodule = PointCloudDataModule(
-        layout="modelnet40", root=folder.parent, num_points=16, num_classes=5
+        dataset=ModelNet40H5, root=folder.parent, num_points=16, num_classes=5
     )
     with pytest.raises(
         DatasetError, match=rf"data.num_classes=5 but {folder / 'shape_names.txt'} defines 3"
@@ -157,7 +157,7 @@ def test_an_empty_test_split_is_found_in_setup(modelnet_release):
     folder, _ = modelnet_release
     _empty_shard(folder / "ply_data_test0.h5")
     datamodule = PointCloudDataModule(
-        layout="modelnet40", root=folder, num_points=16, num_classes=3
+        dataset=ModelNet40H5, root=folder, num_points=16, num_classes=3
     )
     with pytest.raises(DatasetError, match=rf"the test split of {folder} holds no shapes"):
         datamodule.setup("fit")
@@ -174,7 +174,7 @@ def test_a_validation_fraction_that_carves_nothing_is_named(tmp_path):
     (folder / "test_files.txt").write_text("ply_data_test0.h5\n")
     (folder / "shape_names.txt").write_text("a\nb\nc\n")
     datamodule = PointCloudDataModule(
-        layout="modelnet40", root=folder, num_points=16, num_classes=3, val_fraction=0.1
+        dataset=ModelNet40H5, root=folder, num_points=16, num_classes=3, val_fraction=0.1
     )
     with pytest.raises(
         DatasetError,
@@ -192,7 +192,7 @@ def test_an_empty_validation_split_of_shapenetpart_is_found(parts_release):
         pid=np.zeros((0, 64), np.uint8),
     )
     datamodule = PointCloudDataModule(
-        layout="shapenetpart", root=folder, num_points=16, num_classes=5, num_categories=2
+        dataset=ShapeNetPartH5, root=folder, num_points=16, num_parts=5, num_categories=2
     )
     with pytest.raises(DatasetError, match=r"the val split of .* holds no shapes"):
         datamodule.setup("fit")
@@ -316,6 +316,9 @@ def test_without_the_part_table_the_known_table_is_used(official_copy):
     names, parts = ShapeNetPartH5.read_part_table(official_copy)
     assert names == [row[0] for row in OFFICIAL]
     assert parts == [list(range(row[2], row[2] + row[3])) for row in OFFICIAL]
+    # the part count is then defined by the official categories the marker file lists
+    counts = ShapeNetPartH5.read_tables(official_copy).counts
+    assert counts["num_parts"] == (50, official_copy / "all_object_categories.txt")
     assert len(ShapeNetPartH5(official_copy, "val", POINTS)) == 1870
 
 
@@ -354,9 +357,8 @@ def _zip(folder, archive):
 
 def _install(archive, root, monkeypatch):
     spec = ReleaseSpec(
-        layout="shapenetpart",
+        dataset=ShapeNetPartH5,
         archive="shapenet_part_seg_hdf5_data.zip",
-        folder="hdf5_data",
         urls=("http://unused",),
         counts={"train": 12137, "val": 1870, "test": 2874},
         points=POINTS,
@@ -424,9 +426,8 @@ def test_other_os_errors_are_not_swallowed():
 
 def test_fetch_from_a_present_release_checks_it(official_copy):
     spec = ReleaseSpec(
-        layout="shapenetpart",
+        dataset=ShapeNetPartH5,
         archive="x.zip",
-        folder="hdf5_data",
         urls=(),
         counts={"train": 12137, "val": 1870, "test": 2874},
         points=POINTS,

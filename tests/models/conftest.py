@@ -1,36 +1,12 @@
 """Tiny model configurations shared by the model tests."""
 
 import pytest
-
-from pointea.models import ATTENTION_KINDS
-
-TINY_CLS = dict(
-    embed_channels=8,
-    stage_channels=(16, 32),
-    num_samples=(32, 16),
-    k=6,
-    fuse_channels=48,
-    head_channels=(24, 16),
-    memory_size=8,
-    num_heads=4,
-    local_k=5,
-)
-TINY_SEG = dict(
-    embed_channels=8,
-    channels=16,
-    k=6,
-    fuse_channels=32,
-    category_channels=8,
-    head_channels=(24, 16),
-    memory_size=8,
-    num_heads=4,
-    local_k=5,
-)
+from tiny_networks import TINY_ATTENTION, TINY_CLS, TINY_SEG
 
 
-@pytest.fixture(params=ATTENTION_KINDS)
+@pytest.fixture(params=sorted(TINY_ATTENTION))
 def attention(request):
-    return request.param
+    return TINY_ATTENTION[request.param]
 
 
 @pytest.fixture

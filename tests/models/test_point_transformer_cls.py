@@ -1,14 +1,38 @@
-import importlib.util
-from pathlib import Path
-
 import pytest
 import torch
 import torch.nn.functional as F
+from reference_pct import ReferencePCT
+from tiny_networks import TINY_ATTENTION
 
 from pointea.models import PointTransformerCls
 from pointea.models.pct_port_conversion import convert_pct_port_state_dict
+from pointea.nn import ExternalAttention, OffsetAttention
 
-PORT = Path(__file__).resolve().parents[3] / "shared" / "baselines" / "pct_port.py"
+
+# A small PCT: equal logits and gradients need only the same layout, not PCT's widths.
+def peaked(ref):
+    """Larger query/key and memory weights: attention maps far from uniform, so that
+    each normalisation changes the result."""
+    with torch.no_grad():
+        for block in ref.attn:
+            for layer in (getattr(block, "q", None), getattr(block, "mk", None)):
+                if layer is not None:
+                    layer.weight.mul_(6.0)
+    return ref
+
+
+REFERENCE_SIZES = dict(
+    embed=8, stages=(16, 24), samples=(24, 12), k=6, fuse=32, head=(16, 12), memory=8
+)
+POINTEA_SIZES = dict(
+    embed_channels=8,
+    stage_channels=(16, 24),
+    num_samples=(24, 12),
+    k=6,
+    fuse_channels=32,
+    head_channels=(16, 12),
+)
+MIXERS = {"ea": lambda c: ExternalAttention(c, memory_size=8), "oa": OffsetAttention}
 
 
 @pytest.fixture
@@ -47,41 +71,29 @@ def test_samples_do_not_influence_each_other(tiny, attention):
     torch.testing.assert_close(together, alone, atol=1e-5, rtol=1e-4)
 
 
-def test_bad_attention_kind_is_named():
-    with pytest.raises(ValueError, match="'softmax'"):
-        PointTransformerCls(4, attention="softmax")
-
-
-def _load_port():
-    spec = importlib.util.spec_from_file_location("pct_port", PORT)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-@pytest.mark.skipif(not PORT.exists(), reason="shared/baselines/pct_port.py not beside the repo")
-@pytest.mark.parametrize(("ours", "theirs"), [("external", "ea"), ("offset", "oa")])
-def test_same_maths_as_baseline_port(ours, theirs):
-    """The port's weights, converted, give pointea's model equal logits (eval mode)."""
-    port = _load_port()
+@pytest.mark.parametrize("kind", ["ea", "oa"])
+def test_same_maths_as_a_straightforward_pct(kind):
+    """The reference PCT's weights, converted, give pointea's model equal logits (eval mode)."""
     torch.manual_seed(0)
-    ref = port.PCT(theirs, m1=64, m2=32, ncls=7)
-    for m in ref.modules():  # non-trivial running statistics
+    ref = peaked(ReferencePCT(kind, 7, **REFERENCE_SIZES).double())
+    for m in ref.modules():  # non-trivial running statistics and affine parameters
         if isinstance(m, torch.nn.BatchNorm1d):
             m.running_mean.uniform_(-0.2, 0.2)
             m.running_var.uniform_(0.5, 1.5)
+            m.weight.data.uniform_(-1.0, 1.5)
+            m.bias.data.uniform_(-0.2, 0.2)
     ref.eval()
-    model = PointTransformerCls(7, attention=ours, num_samples=(64, 32)).eval()
+    model = PointTransformerCls(7, attention=MIXERS[kind], **POINTEA_SIZES).double().eval()
     model.load_state_dict(convert_pct_port_state_dict(ref.state_dict()), strict=True)
     with torch.no_grad():
-        xyz = torch.randn(2, 256, 3)
-        torch.testing.assert_close(model(xyz), ref(xyz), atol=1e-4, rtol=1e-4)
+        xyz = torch.randn(2, 64, 3, dtype=torch.float64)
+        torch.testing.assert_close(model(xyz), ref(xyz))
 
 
 def test_compiled_network_matches_eager(tiny):
     """compile=true compiles the network in place (FPS and kNN stay eager inside it): the
     compiled training step gives the eager logits, gradients and running statistics."""
-    eager, compiled = tiny("external"), tiny("external")
+    eager, compiled = tiny(TINY_ATTENTION["external"]), tiny(TINY_ATTENTION["external"])
     for model in (eager, compiled):
         for layer in model.head:
             if isinstance(layer, torch.nn.Dropout):
@@ -107,19 +119,19 @@ def test_conversion_names_unknown_keys():
         convert_pct_port_state_dict({"extra.weight": torch.zeros(1)})
 
 
-@pytest.mark.skipif(not PORT.exists(), reason="shared/baselines/pct_port.py not beside the repo")
-def test_training_step_matches_baseline_port_gradient_for_gradient():
+@pytest.mark.parametrize("kind", ["ea", "oa"])
+def test_training_step_matches_a_straightforward_pct_gradient_for_gradient(kind):
     """Train mode (batch statistics), dropout off: equal loss and equal gradients, so the
     fast paths (pre-grouping linear, pooled BatchNorm) change nothing but speed."""
-    port = _load_port()
     torch.manual_seed(0)
-    ref = port.PCT("ea", m1=64, m2=32, ncls=7).double()
-    for layer in ref.head:
-        if isinstance(layer, torch.nn.Dropout):
-            layer.p = 0.0
-    model = PointTransformerCls(7, num_samples=(64, 32), dropout=0.0).double()
+    ref = peaked(ReferencePCT(kind, 7, dropout=0.0, **REFERENCE_SIZES).double())
+    for m in ref.modules():  # one negative BatchNorm scale per layer: pooled BN's min branch
+        if isinstance(m, torch.nn.BatchNorm1d):
+            m.weight.data[0] = -0.5
+    model = PointTransformerCls(7, attention=MIXERS[kind], dropout=0.0, **POINTEA_SIZES)
+    model = model.double()
     model.load_state_dict(convert_pct_port_state_dict(ref.state_dict()), strict=True)
-    xyz, target = torch.randn(4, 256, 3, dtype=torch.float64), torch.tensor([0, 3, 6, 1])
+    xyz, target = torch.randn(4, 64, 3, dtype=torch.float64), torch.tensor([0, 3, 6, 1])
     loss_ref = torch.nn.functional.cross_entropy(ref(xyz), target)
     loss = torch.nn.functional.cross_entropy(model(xyz), target)
     torch.testing.assert_close(loss, loss_ref)

@@ -1,6 +1,7 @@
 import pytest
 import torch
 import torch.nn.functional as F
+from tiny_networks import TINY_ATTENTION
 
 from pointea.models import PointTransformerSeg
 
@@ -44,12 +45,7 @@ def test_samples_do_not_influence_each_other(tiny, attention):
 
 
 def test_category_changes_the_prediction(tiny):
-    model = tiny("external").eval()
+    model = tiny(TINY_ATTENTION["external"]).eval()
     xyz = torch.randn(1, 48, 3)
     with torch.no_grad():
         assert not torch.allclose(model(xyz, torch.tensor([0])), model(xyz, torch.tensor([1])))
-
-
-def test_bad_attention_kind_is_named():
-    with pytest.raises(ValueError, match="'global'"):
-        PointTransformerSeg(4, 2, attention="global")

@@ -1,0 +1,38 @@
+"""The attention kinds of ``configs/model/attention/``, for code that picks one by name
+(benchmarks, checkpoint conversion) outside a composed run config."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from hydra.utils import instantiate
+from omegaconf import OmegaConf
+
+from pointea.cli.run_config import ConfigError
+from pointea.models import MixerFactory
+
+__all__ = ["ATTENTION_CONFIGS", "attention_factory", "attention_kinds", "attention_node"]
+
+ATTENTION_CONFIGS = Path(__file__).resolve().parents[2] / "configs" / "model" / "attention"
+
+
+def attention_kinds() -> list[str]:
+    """The kinds ``model/attention=KIND`` accepts."""
+    return sorted(p.stem for p in ATTENTION_CONFIGS.glob("*.yaml"))
+
+
+def attention_node(kind: str) -> dict[str, Any]:
+    """The config node of one kind, as plain data (``_target_``, ``_partial_``, options)."""
+    path = ATTENTION_CONFIGS / f"{kind}.yaml"
+    if not path.is_file():
+        raise ConfigError(
+            f"attention {kind!r} is not one of {attention_kinds()} ({ATTENTION_CONFIGS})"
+        )
+    return OmegaConf.to_container(OmegaConf.load(path))
+
+
+def attention_factory(kind: str, **options: Any) -> MixerFactory:
+    """The mixer factory (``channels -> module``) of one kind at its configured options,
+    ``options`` replacing some of them."""
+    return instantiate({**attention_node(kind), **options})
