@@ -23,10 +23,17 @@ test: setup
 test-all: setup
 	$(PYTHON) -m pytest -m "not gpu"
 
-# The main job on the built-in data: train and test on synthetic_cls, then synthetic_parts.
+# The main job on the built-in data: train and test on synthetic_cls, then synthetic_parts,
+# then render the segmenter's predictions on test shapes (the checkpoint it was tested with).
+DEMO_DIR := outputs/demo/$(shell date +%Y-%m-%d_%H-%M-%S)
 demo: setup
-	$(PYTHON) train.py experiment=demo_cls
-	$(PYTHON) train.py experiment=demo_parts
+	$(PYTHON) train.py experiment=demo_cls hydra.run.dir=$(DEMO_DIR)/cls
+	$(PYTHON) train.py experiment=demo_parts hydra.run.dir=$(DEMO_DIR)/parts
+	$(PYTHON) -m pointea.cli.visualize data=synthetic_parts num_shapes=16 \
+		ckpt_path=$$($(PYTHON) -c "import json; print(json.load(open('$(DEMO_DIR)/parts/metrics.json'))['checkpoint'])") \
+		output_dir=$(DEMO_DIR)/parts/visualize
+	@echo "contact sheet: $(DEMO_DIR)/parts/visualize/contact_sheet.png"
+	@echo "plots: $(DEMO_DIR)/cls/plots $(DEMO_DIR)/parts/plots"
 
 lint: setup
 	$(VENV)/bin/ruff check pointea tests benchmarks train.py

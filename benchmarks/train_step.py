@@ -5,7 +5,10 @@
 Same weights (the port's, converted), same inputs, same process. Before timing it checks
 that both give the same logits in eval mode. A step is forward, cross-entropy, backward
 and an SGD update; the figure is the best of --repeats steps after two warm-up steps
-(compilation happens there).
+(compilation happens there). The machine's fp32 matmul peak is measured in the same run
+(best of a few square matmuls), and each step's matmul FLOPs are counted
+(``torch.utils.flop_counter``, forward and backward), so the achieved GFLOP/s of a step
+and its distance to the matmul floor are printed beside the times.
 """
 
 from __future__ import annotations
@@ -19,6 +22,23 @@ from pathlib import Path
 import torch
 import torch.nn.functional as F
 from _port import best_seconds, port_and_pointea
+from torch.utils.flop_counter import FlopCounterMode
+
+
+def matmul_peak_gflops(size: int, repeats: int = 5, device: str = "cpu") -> float:
+    """Best fp32 GFLOP/s of a (size x size) @ (size x size) matmul on this machine."""
+    a = torch.randn(size, size, device=device)
+    b = torch.randn(size, size, device=device)
+    a @ b  # warm-up
+    return 2 * size**3 / best_seconds(lambda: a @ b, repeats) / 1e9
+
+
+def step_flops(step) -> int:
+    """Matmul FLOPs (forward and backward) of one call of ``step``."""
+    counter = FlopCounterMode(display=False)
+    with counter:
+        step()
+    return counter.get_total_flops()
 
 
 def step_fn(model, xyz, target):
@@ -64,11 +84,21 @@ def main() -> None:
         variants["pointea+compile"] = compiled
     result = {"device": args.device, "batch": args.batch, "points": args.points, "threads": torch.get_num_threads(),
               "cpus": os.cpu_count(), "max_logit_difference_eval": difference}  # fmt: skip
+    peak = matmul_peak_gflops(256 if args.quick else 2048, device=args.device)
+    result["matmul_peak_gflops"] = round(peak, 1)
     for name, model in variants.items():
         step = step_fn(model, xyz, target)
         step(), step()  # warm-up (and compilation)
         result[f"{name}_step_s"] = round(best_seconds(step, args.repeats), 4)
+        if name != "pointea+compile":  # the counter sees eager ops; compiled maths is the same
+            result[f"{name}_gflop_per_step"] = round(step_flops(step) / 1e9, 1)
     for name in variants:
+        flops = result.get(f"{name}_gflop_per_step", result.get("pointea_gflop_per_step"))
+        achieved = flops / result[f"{name}_step_s"]
+        result[f"{name}_achieved_gflops"] = round(achieved, 1)
+        result[f"{name}_fraction_of_peak"] = round(achieved / peak, 3)
+        # The step's time if every matmul ran at the measured peak and nothing else cost.
+        result[f"{name}_matmul_floor_s"] = round(flops / peak, 4)
         if name != "port" and "port" in variants:
             result[f"{name}_speedup"] = round(result["port_step_s"] / result[f"{name}_step_s"], 2)
     args.out.mkdir(parents=True, exist_ok=True)

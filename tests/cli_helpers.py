@@ -7,7 +7,7 @@ from hydra.core.hydra_config import HydraConfig
 from omegaconf import open_dict
 
 ROOT = Path(__file__).resolve().parents[1]
-CONFIGS = ROOT / "configs"
+CONFIGS = ROOT / "pointea" / "configs"
 
 
 def compose_train(overrides, output_dir, config_name="train", config_dir=CONFIGS):

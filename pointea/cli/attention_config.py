@@ -3,18 +3,24 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 from hydra.utils import instantiate
 from omegaconf import OmegaConf
 
 from pointea.cli.run_config import ConfigError
+from pointea.configs import CONFIG_DIR
 from pointea.models import MixerFactory
 
-__all__ = ["ATTENTION_CONFIGS", "attention_factory", "attention_kinds", "attention_node"]
+__all__ = [
+    "ATTENTION_CONFIGS",
+    "attention_factory",
+    "attention_kind",
+    "attention_kinds",
+    "attention_node",
+]
 
-ATTENTION_CONFIGS = Path(__file__).resolve().parents[2] / "configs" / "model" / "attention"
+ATTENTION_CONFIGS = CONFIG_DIR / "model" / "attention"
 
 
 def attention_kinds() -> list[str]:
@@ -36,3 +42,15 @@ def attention_factory(kind: str, **options: Any) -> MixerFactory:
     """The mixer factory (``channels -> module``) of one kind at its configured options,
     ``options`` replacing some of them."""
     return instantiate({**attention_node(kind), **options})
+
+
+def attention_kind(node: dict[str, Any]) -> str:
+    """The kind whose config builds ``node`` (a run's ``model.attention``): each kind has a
+    class of its own, so its ``_target_`` names it."""
+    target = node.get("_target_") if isinstance(node, dict) else None
+    for kind in attention_kinds():
+        if attention_node(kind)["_target_"] == target:
+            return kind
+    raise ConfigError(
+        f"model.attention builds {target!r}, which no kind in {ATTENTION_CONFIGS} builds"
+    )

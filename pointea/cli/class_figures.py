@@ -27,7 +27,8 @@ class ClassFigures:
     them: ``pos`` (S, N, 3), ``y`` (S,).
     """
 
-    def __init__(self, meta: Mapping[str, Any]) -> None:
+    def __init__(self, meta: Mapping[str, Any], release: Path | None = None) -> None:
+        """``release``: the data's release folder (unused: class names come with ``meta``)."""
         self.names: Sequence[str] = meta["class_names"]
 
     def predict(self, network, batch: Mapping[str, torch.Tensor]) -> torch.Tensor:

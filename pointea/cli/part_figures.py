@@ -6,8 +6,10 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import torch
 
+from pointea.data.part_names import read_part_names
 from pointea.tasks.part_iou import category_part_mask, restrict_to_category, shape_ious
 from pointea.vis import label_colors
 from pointea.vis.figures import captioned_row, save_png
@@ -25,8 +27,12 @@ class PartFigures:
     data module loads them: ``pos`` (S, N, 3), ``y`` (S, N), ``category`` (S,).
     """
 
-    def __init__(self, meta: Mapping[str, Any]) -> None:
+    def __init__(self, meta: Mapping[str, Any], release: Path | None = None) -> None:
+        """``release``: the data's release folder, whose ``part_names.json`` (if any) names
+        the parts in the legend."""
         self.names: Sequence[str] = meta["class_names"]
+        self.category_parts: Sequence[Sequence[int]] = meta["category_parts"]
+        self.part_names = read_part_names(release or Path(), self.names, self.category_parts)
         self.mask = category_part_mask(meta["category_parts"], meta["num_classes"])  # (C, P)
 
     def predict(self, network, batch: Mapping[str, torch.Tensor]) -> torch.Tensor:
@@ -42,10 +48,15 @@ class PartFigures:
             pos = arrays["pos"][i].numpy()
             pred_colors = label_colors(predicted[i].numpy())
             true_colors = label_colors(truth[i].numpy())
+            category = int(categories[i])
+            parts = self.category_parts[category]
             panel = captioned_row(
                 [render_cloud(pos, pred_colors), render_cloud(pos, true_colors)],
                 ["prediction", "ground truth"],
-                title=f"#{i} {self.names[int(categories[i])]}  shape IoU {float(ious[i]):.3f}",
+                title=f"#{i} {self.names[category]}  shape IoU {float(ious[i]):.3f}",
+                legend=list(
+                    zip(self.part_names[category], label_colors(np.array(parts)), strict=True)
+                ),
             )
             write_labeled_ply(
                 out / f"shape_{i:03d}_pred.ply", pos, pred_colors, predicted[i].numpy()

@@ -24,22 +24,20 @@ import numpy as np
 import torch
 from omegaconf import DictConfig
 
-from pointea.cli.checkpoint import load_network
+from pointea.cli.checkpoint import load_model
 from pointea.cli.config_checks import check_predict_values
 from pointea.cli.outputs import write_json
 from pointea.cli.run_config import ConfigError, exit_on_user_error
+from pointea.configs import CONFIG_DIR
 from pointea.data import DatasetError
-from pointea.data.user_clouds import normalise_cloud, resample_cloud
-from pointea.ops import knn
-from pointea.tasks.part_iou import category_part_mask, restrict_to_category
+from pointea.data.user_clouds import normalise_cloud
+from pointea.trained_model import TrainedModel
 from pointea.vis import label_colors
 from pointea.vis.figures import captioned_row, save_png
 from pointea.vis.point_files import read_points, write_labeled_ply
 from pointea.vis.render import render_cloud
 
 __all__ = ["main", "predict"]
-
-CONFIGS = Path(__file__).resolve().parents[2] / "configs"
 
 
 def _inputs(path: Path) -> list[tuple[Path, str | None]]:
@@ -141,56 +139,50 @@ def _category_index(name: str, names: list[str], source: str) -> int:
 
 
 class Predictor:
-    """A loaded network and what it needs to turn a file into a result."""
+    """Files through a loaded :class:`~pointea.trained_model.TrainedModel`, whose methods do
+    the resampling and carry labels back (one implementation with ``pointea.load_model``)."""
 
     def __init__(self, cfg: DictConfig) -> None:
-        self.network, self.meta = load_network(cfg.ckpt_path)
-        self.num_points = self.meta["num_points"]
-        self.min_points = getattr(self.network, "min_points", 1)
+        self.model = load_model(cfg.ckpt_path)
         self.seed, self.mesh_points = cfg.seed, cfg.mesh_points
         self.category = self.classifier = None
-        if self.meta["task"] == "seg":
-            names = self.meta["class_names"]
-            self.mask = category_part_mask(self.meta["category_parts"], self.meta["num_classes"])
+        if self.model.task == "seg":
+            names = self.model.class_names
             if cfg.category:
                 self.category = _category_index(cfg.category, names, "category=")
             elif cfg.cls_ckpt_path:
-                self.classifier, cls_meta = load_network(cfg.cls_ckpt_path, task="cls")
+                self.classifier = load_model(cfg.cls_ckpt_path)
+                if self.classifier.task != "cls":
+                    raise ConfigError(
+                        f"{cfg.cls_ckpt_path} is a task={self.classifier.task} checkpoint; "
+                        f"a task=cls checkpoint is needed here"
+                    )
                 known = {n.lower() for n in names}
                 self.cls_to_category = {
                     i: _category_index(n, names, "")
-                    for i, n in enumerate(cls_meta["class_names"])
+                    for i, n in enumerate(self.classifier.class_names)
                     if n.lower() in known
                 }
                 if not self.cls_to_category:
                     raise ConfigError(
                         f"{cfg.cls_ckpt_path}: none of its classes is a category of {cfg.ckpt_path}"
                     )
-                self.cls_points = cls_meta["num_points"]
             else:
                 raise ConfigError(
                     f"{cfg.ckpt_path} is a part segmenter: give category=NAME or cls_ckpt_path=CKPT"
                 )
 
-    def _sample(
-        self, points: np.ndarray, count: int, source: Path
-    ) -> tuple[torch.Tensor, np.ndarray]:
-        if len(points) < self.min_points:
-            raise DatasetError(
-                f"{source}: {len(points)} points, fewer than the {self.min_points} the model needs "
-                f"for its neighbourhoods"
-            )
-        idx = resample_cloud(points, count, self.seed)
-        return torch.from_numpy(points[idx]).unsqueeze(0), idx
+    def _sampled(self, model: TrainedModel, points: np.ndarray, source: Path) -> torch.Tensor:
+        """The resampled cloud the network sees. Shapes: (N, 3) -> (1, num_points, 3)"""
+        return torch.from_numpy(points[model.resample(points, self.seed, source)]).unsqueeze(0)
 
-    @torch.no_grad()
     def __call__(self, path: Path, out: Path) -> dict[str, Any]:
         raw = read_points(path, mesh_points=self.mesh_points, seed=self.seed)
         points = normalise_cloud(raw, path)
-        xyz, idx = self._sample(points, self.num_points, path)
-        names = self.meta["class_names"]
-        if self.meta["task"] == "cls":
-            probs = self.network(xyz).softmax(-1)[0]
+        xyz = self._sampled(self.model, points, path)
+        names = self.model.class_names
+        if self.model.task == "cls":
+            probs = self.model.class_probabilities(xyz)[0]
             top = probs.topk(min(5, len(probs)))
             top5 = [
                 {"class": names[int(i)], "probability": round(float(p), 6)}
@@ -200,17 +192,12 @@ class Predictor:
             return {"file": str(path), "task": "cls", "points": len(raw), "top5": top5}
         category, how = self.category, "given"
         if category is None:
-            cls_xyz, _ = self._sample(points, self.cls_points, path)
-            probs = self.classifier(cls_xyz).softmax(-1)[0]
+            cls_xyz = self._sampled(self.classifier, points, path)
+            probs = self.classifier.class_probabilities(cls_xyz)[0]
             best = max(self.cls_to_category, key=lambda i: float(probs[i]))
             category, how = self.cls_to_category[best], f"classifier ({float(probs[best]):.3f})"
         cat = torch.tensor([category])
-        sampled_parts = restrict_to_category(self.network(xyz, cat), cat, self.mask)[
-            0
-        ]  # (num_points,)
-        # Every input point takes the part of its nearest resampled point.
-        nearest = knn(torch.from_numpy(points).unsqueeze(0), xyz, 1)[0, :, 0]
-        parts = sampled_parts[nearest].numpy()
+        parts = self.model.part_labels(torch.from_numpy(points).unsqueeze(0), xyz, cat)[0].numpy()
         colors = label_colors(parts)
         # Named after the whole file name: a.ply and a.npy must not overwrite each other.
         ply = write_labeled_ply(out / f"{path.name}.parts.ply", raw, colors, parts)
@@ -268,7 +255,7 @@ def predict(cfg: DictConfig) -> list[dict[str, Any]]:
     return results
 
 
-@hydra.main(version_base="1.3", config_path=str(CONFIGS), config_name="predict")
+@hydra.main(version_base="1.3", config_path=str(CONFIG_DIR), config_name="predict")
 def _hydra_main(cfg: DictConfig) -> None:
     results = exit_on_user_error(lambda: predict(cfg))
     sys.exit(1 if any("error" in r for r in results) else 0)

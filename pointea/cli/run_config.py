@@ -14,6 +14,7 @@ from pointea.data.datamodule import COUNT_KEYS
 from pointea.data.errors import DatasetError
 from pointea.data.release_tables import ReleaseTables
 from pointea.tasks.checkpoint_io import CheckpointError
+from pointea.tasks.weight_average import EMA_KEY
 
 __all__ = [
     "METADATA_VERSION",
@@ -105,9 +106,14 @@ def check_metadata_version(path: str, stored: dict[str, Any]) -> None:
 
 
 def check_checkpoint(
-    path: str, checkpoint: dict[str, Any], metadata: dict[str, Any], mode: str
+    path: str,
+    checkpoint: dict[str, Any],
+    metadata: dict[str, Any],
+    mode: str,
+    ema_decay: float | None = None,
 ) -> None:
-    """The checkpoint must belong to this task and this data; resuming needs the same network."""
+    """The checkpoint must belong to this task and this data; resuming needs the same network
+    and, when the checkpoint holds a weight average, the same ``task.ema_decay``."""
     stored = checkpoint.get("pointea")
     if not isinstance(stored, dict) or "task" not in stored:
         raise ConfigError(f"{path} was not written by pointea's train.py (no 'pointea' metadata)")
@@ -124,4 +130,10 @@ def check_checkpoint(
     if mode == "fit" and stored["model"] != metadata["model"]:
         raise ConfigError(
             f"{path} holds a different network than model= describes; resume with the same model config"
+        )
+    average = checkpoint.get(EMA_KEY)
+    if mode == "fit" and average and ema_decay and float(average["decay"]) != float(ema_decay):
+        raise ConfigError(
+            f"{path} holds a weight average with decay {average['decay']}, but "
+            f"task.ema_decay={ema_decay}: resume with task.ema_decay={average['decay']}"
         )

@@ -27,6 +27,7 @@ from pointea.cli.run_config import (
     run_metadata,
 )
 from pointea.cli.run_folder import claim_run_folder, resumed_run_folder, save_run_config
+from pointea.configs import CONFIG_DIR
 from pointea.tasks import EpochLog
 from pointea.tasks.checkpoint_io import AtomicCheckpointIO, load_checkpoint
 from pointea.tasks.last_checkpoint import LastCheckpoint
@@ -34,8 +35,6 @@ from pointea.tasks.run_csv_logger import RunCSVLogger
 from pointea.vis.plots import plot_run
 
 __all__ = ["main", "run"]
-
-CONFIGS = Path(__file__).resolve().parents[2] / "configs"
 
 
 def _build_task(cfg: DictConfig, metadata: dict) -> pl.LightningModule:
@@ -102,7 +101,7 @@ def _run(cfg: DictConfig, callbacks: Sequence[pl.Callback], output: Path) -> dic
     resume_step = None  # a resume keeps the logged history before the checkpoint's step
     if cfg.ckpt_path:
         stored = load_checkpoint(cfg.ckpt_path)
-        check_checkpoint(cfg.ckpt_path, stored, metadata, cfg.mode)
+        check_checkpoint(cfg.ckpt_path, stored, metadata, cfg.mode, cfg.task.get("ema_decay"))
         metadata["model"] = stored["pointea"]["model"]  # test the network that was trained
         resume_step = int(stored["global_step"]) if cfg.mode == "fit" else None
     task = _build_task(cfg, metadata)
@@ -153,7 +152,7 @@ def _run(cfg: DictConfig, callbacks: Sequence[pl.Callback], output: Path) -> dic
     return metrics
 
 
-@hydra.main(version_base="1.3", config_path=str(CONFIGS), config_name="train")
+@hydra.main(version_base="1.3", config_path=str(CONFIG_DIR), config_name="train")
 def _hydra_main(cfg: DictConfig) -> None:
     exit_on_user_error(lambda: run(cfg))
 

@@ -22,12 +22,11 @@ from omegaconf import DictConfig
 from pointea.cli.checkpoint import load_network, run_folder
 from pointea.cli.config_checks import check_visualize_values
 from pointea.cli.run_config import ConfigError, check_checkpoint, exit_on_user_error
+from pointea.configs import CONFIG_DIR
 from pointea.vis.figures import contact_sheet, save_png
 from pointea.vis.window import NoDisplayError, show_clouds
 
 __all__ = ["main", "visualize"]
-
-CONFIGS = Path(__file__).resolve().parents[2] / "configs"
 
 
 @torch.no_grad()
@@ -72,7 +71,7 @@ def visualize(cfg: DictConfig) -> Path:
     split = datamodule.load_split(cfg.split)
     count = min(cfg.num_shapes, len(split["pos"]))
     arrays = {k: v[:count, :num_points] if v.dim() > 1 else v[:count] for k, v in split.items()}
-    figures = instantiate(cfg.task.figures, meta=meta)
+    figures = instantiate(cfg.task.figures, meta=meta, release=datamodule.folder)
     pictures, shown = [], []
     for picture, clouds in figures.draw(arrays, _predict(figures, network, arrays), out):
         pictures.append(picture)
@@ -87,7 +86,7 @@ def visualize(cfg: DictConfig) -> Path:
     return out
 
 
-@hydra.main(version_base="1.3", config_path=str(CONFIGS), config_name="visualize")
+@hydra.main(version_base="1.3", config_path=str(CONFIG_DIR), config_name="visualize")
 def _hydra_main(cfg: DictConfig) -> None:
     try:
         exit_on_user_error(lambda: visualize(cfg))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 from pointea.nn.pooled_batch_norm import pooled_batch_norm_act
@@ -24,6 +25,9 @@ class LinearBNAct(nn.Module):
     Equivalent to PCT's 1x1 Conv1d + BatchNorm1d + act in channel-first layout, but
     applied to channels-last features of any leading shape: BatchNorm statistics are
     taken over every leading position, exactly as BatchNorm1d over (B, C, N) would.
+    In eval mode BatchNorm is a fixed per-channel affine map and is folded into the
+    linear layer (``(scale * W) x + (scale * b + shift)``): one pass over the output
+    instead of two.
 
     Shapes:
         x: (*, in_channels) -> (*, out_channels)
@@ -47,7 +51,12 @@ class LinearBNAct(nn.Module):
         return self.act(self.norm(h.reshape(-1, shape[-1]))).reshape(shape)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.normalise(self.linear(x))
+        if self.training or not self.norm.track_running_stats:
+            return self.normalise(self.linear(x))
+        scale, shift = self.frozen_affine()
+        weight = self.linear.weight * scale.unsqueeze(1)  # (out, in)
+        bias = shift if self.linear.bias is None else torch.addcmul(shift, self.linear.bias, scale)
+        return self.act(F.linear(x, weight, bias))
 
     def frozen_affine(self) -> tuple[torch.Tensor, torch.Tensor]:
         """(scale, shift) of BatchNorm with its running statistics (eval mode), shape (C,)."""

@@ -5,39 +5,18 @@ from __future__ import annotations
 import torch
 
 from pointea.ops.backends import HAS_TORCH_CLUSTER
+from pointea.ops.brute_knn import DEFAULT_MEMORY_BUDGET, knn_torch
 from pointea.ops.gather import gather_points
+from pointea.ops.grid_knn import knn_grid
 
-__all__ = ["knn", "DEFAULT_MEMORY_BUDGET"]
+__all__ = ["knn", "knn_torch", "DEFAULT_MEMORY_BUDGET", "GRID_MIN_PAIRS"]
 
-# Largest distance block materialised at once, in bytes (B * chunk * N * 4).
-DEFAULT_MEMORY_BUDGET = 256 * 2**20
+BACKENDS = ("auto", "torch", "grid", "torch_cluster")
 
-
-def _distances(query: torch.Tensor, ref: torch.Tensor) -> torch.Tensor:
-    """(B, M, 3), (B, N, 3) -> (B, M, N) Euclidean distances from coordinate differences.
-
-    The matmul expansion |q|^2 - 2 q.r + |r|^2 loses the order of close pairs in float32
-    on dense clouds; the direct form is exact and, on CPU, also faster.
-    """
-    return torch.cdist(query, ref, compute_mode="donot_use_mm_for_euclid_dist")
-
-
-@torch.no_grad()
-def knn_torch(
-    query: torch.Tensor, ref: torch.Tensor, k: int, *, memory_budget: int = DEFAULT_MEMORY_BUDGET
-) -> torch.Tensor:
-    """Pure-torch kNN, processing query points in chunks that fit ``memory_budget``."""
-    batch, num_query, _ = query.shape
-    num_ref = ref.shape[1]
-    query, ref = query.float(), ref.float()
-    chunk = max(1, memory_budget // (4 * batch * num_ref))
-    if chunk >= num_query:
-        return _distances(query, ref).topk(k, dim=-1, largest=False).indices
-    idx = torch.empty(batch, num_query, k, dtype=torch.long, device=query.device)
-    for start in range(0, num_query, chunk):
-        block = _distances(query[:, start : start + chunk], ref)  # (B, chunk, N)
-        idx[:, start : start + chunk] = block.topk(k, dim=-1, largest=False).indices
-    return idx
+GRID_MIN_PAIRS = 2**24
+"""With ``backend="auto"``, clouds with at least this many (query, reference) pairs go
+through the octree search (:func:`pointea.ops.grid_knn.knn_grid`); smaller ones through
+brute force, which is faster there."""
 
 
 @torch.no_grad()
@@ -75,9 +54,14 @@ def knn(
     path never holds more than ``memory_budget`` bytes of distances at once, so clouds of
     100k points fit in ordinary memory.
 
+    Every backend is exact: the same neighbour distances as brute force, and the same
+    indices wherever the k nearest are not tied.
+
     Args:
-        backend: ``"torch"``, ``"torch_cluster"``, or ``"auto"`` (torch-cluster when
-            installed, else torch).
+        backend: ``"torch"`` (brute force, the reference), ``"grid"`` (octree blocks,
+            :mod:`pointea.ops.grid_knn`), ``"torch_cluster"``, or ``"auto"``
+            (torch-cluster when installed, else ``"grid"`` for clouds of at least
+            ``GRID_MIN_PAIRS`` query-reference pairs, else ``"torch"``).
 
     Shapes:
         query: (B, M, 3); ref: (B, N, 3) -> idx: (B, M, K) int64 into ``ref``
@@ -89,8 +73,10 @@ def knn(
         )
     if not 0 < k <= ref.shape[1]:
         raise ValueError(f"k must be in [1, {ref.shape[1]}] (the reference size), got {k}")
-    if backend not in ("auto", "torch", "torch_cluster"):
-        raise ValueError(f"backend must be 'auto', 'torch' or 'torch_cluster', got {backend!r}")
+    if backend not in BACKENDS:
+        raise ValueError(f"backend must be one of {BACKENDS}, got {backend!r}")
     if backend == "torch_cluster" or (backend == "auto" and HAS_TORCH_CLUSTER):
         return knn_torch_cluster(query, ref, k)
+    if backend == "grid" or (backend == "auto" and query.shape[1] * ref.shape[1] >= GRID_MIN_PAIRS):
+        return knn_grid(query, ref, k, memory_budget=memory_budget)
     return knn_torch(query, ref, k, memory_budget=memory_budget)

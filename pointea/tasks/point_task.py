@@ -10,6 +10,8 @@ import pytorch_lightning as pl
 import torch
 from torch import nn
 
+from pointea.tasks.weight_average import EMA_KEY, WeightAverage
+
 __all__ = ["PointTask"]
 
 OptimizerFactory = Callable[[Iterable[nn.Parameter]], torch.optim.Optimizer]
@@ -33,6 +35,9 @@ class PointTask(pl.LightningModule):
         compile: compile the network's forward with ``torch.compile``.
         metadata: plain data stored in every checkpoint under ``"pointea"`` (task name,
             model configuration, class table), so a checkpoint describes itself.
+        ema_decay: keep an exponential moving average of the weights (e.g. 0.999), used for
+            validation and test and saved in checkpoints (export and predict use it);
+            None or 0 = off. A checkpoint that holds an average brings it back on load.
     """
 
     monitor = ""  # the validation metric that selects the best checkpoint (maximised)
@@ -47,6 +52,7 @@ class PointTask(pl.LightningModule):
         vote_transform: Callable[[Batch, torch.Generator | None], Batch] | None = None,
         compile: bool = False,
         metadata: Mapping[str, Any] | None = None,
+        ema_decay: float | None = None,
     ) -> None:
         super().__init__()
         if votes < 1:
@@ -59,6 +65,8 @@ class PointTask(pl.LightningModule):
         self.optimizer_factory, self.scheduler_factory = optimizer, scheduler
         self.votes, self.vote_transform = votes, vote_transform
         self.metadata = dict(metadata or {})
+        self.ema = WeightAverage(ema_decay) if ema_decay else None
+        self._ema_swapped = False  # True while evaluation runs on the average
 
     def configure_optimizers(self):
         optimizer = self.optimizer_factory(self.parameters())
@@ -69,6 +77,34 @@ class PointTask(pl.LightningModule):
             "optimizer": optimizer,
             "lr_scheduler": {"scheduler": scheduler, "interval": "epoch"},
         }
+
+    def optimizer_step(self, *args, **kwargs) -> None:
+        super().optimizer_step(*args, **kwargs)
+        if self.ema is not None:
+            self.ema.update(self.model)
+
+    # --- weight averaging: the average is evaluated; the training weights train -------------
+
+    def on_fit_start(self) -> None:
+        if self.ema is not None and not self.ema.weights:  # not restored from a checkpoint
+            self.ema.reset(self.model)
+
+    def _swap_average(self, on: bool) -> None:
+        if self.ema is not None and self.ema.weights and self._ema_swapped != on:
+            self.ema.swap(self.model)
+            self._ema_swapped = on
+
+    def on_validation_start(self) -> None:
+        self._swap_average(True)
+
+    def on_validation_end(self) -> None:
+        self._swap_average(False)
+
+    def on_test_start(self) -> None:
+        self._swap_average(True)
+
+    def on_test_end(self) -> None:
+        self._swap_average(False)
 
     # --- what each task defines -------------------------------------------------------------
 
@@ -132,11 +168,21 @@ class PointTask(pl.LightningModule):
 
     def on_save_checkpoint(self, checkpoint: dict[str, Any]) -> None:
         checkpoint["pointea"] = self.metadata
+        if self.ema is not None and self.ema.weights:
+            checkpoint[EMA_KEY] = self.ema.state_dict()
+            if self._ema_swapped:  # saved during validation: the model holds the average
+                average = {k: v.clone() for k, v in self.model.state_dict().items()}
+                training = {f"model.{k}": v.clone() for k, v in self.ema.weights.items()}
+                checkpoint["state_dict"].update(training)
+                checkpoint[EMA_KEY]["weights"] = average
         checkpoint["rng_state"] = {"torch": torch.get_rng_state()}
         if torch.cuda.is_available():
             checkpoint["rng_state"]["cuda"] = torch.cuda.get_rng_state_all()
 
     def on_load_checkpoint(self, checkpoint: dict[str, Any]) -> None:
+        if EMA_KEY in checkpoint:
+            self.ema = self.ema or WeightAverage(checkpoint[EMA_KEY]["decay"])
+            self.ema.load_state_dict(checkpoint[EMA_KEY], self.device)
         # Restoring the global RNG makes dropout after a resume match an uninterrupted run.
         state = checkpoint.get("rng_state", {})
         if "torch" in state:

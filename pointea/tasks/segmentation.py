@@ -18,8 +18,9 @@ class SegmentationTask(PointTask):
 
     At evaluation each shape's logits are restricted to the parts of its category. Logs
     ``train/loss``, ``val/loss``, ``val/instance_miou``, ``val/class_miou``,
-    ``test/instance_miou``, ``test/class_miou``, ``test/iou/<category>`` and, with voting
-    on, the same test metrics with a ``_vote`` suffix.
+    ``test/instance_miou``, ``test/class_miou``, ``test/iou/<category>``,
+    ``test/part_iou/<category>/<k>`` (its k-th part, from 1) and, with voting on, the same
+    test metrics (per part excepted) with a ``_vote`` suffix.
     """
 
     monitor = "val/instance_miou"
@@ -43,6 +44,10 @@ class SegmentationTask(PointTask):
                 f"{len(category_names)} category names for {len(category_parts)} part lists"
             )
         self.category_names = list(category_names)
+        # Per global part id, in id order: (category name, the part's index in it from 1).
+        owners = {part: (name, k + 1) for name, parts in zip(category_names, category_parts,
+                  strict=True) for k, part in enumerate(parts)}  # fmt: skip
+        self.part_names = [owners[part] for part in sorted(owners)]
         self.num_parts = sum(len(p) for p in category_parts)
         self.label_smoothing = label_smoothing
         self.val_metric = PartIoU(category_parts)
@@ -74,6 +79,9 @@ class SegmentationTask(PointTask):
         for name, value in zip(self.category_names, metrics["per_category"], strict=True):
             if not torch.isnan(value):
                 self.log(f"test/iou/{name}{suffix}", value.float())
+        for (name, k), value in zip(self.part_names, metrics["per_part"], strict=True):
+            if not torch.isnan(value) and not suffix:
+                self.log(f"test/part_iou/{name}/{k}", value.float())
         metric.reset()
         return metrics["per_category"].detach().cpu()
 

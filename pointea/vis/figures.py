@@ -1,4 +1,4 @@
-"""Captioned panels and contact sheets from rendered images (Pillow)."""
+"""Captioned panels, part legends and contact sheets from rendered images (Pillow)."""
 
 from __future__ import annotations
 
@@ -10,25 +10,69 @@ from PIL import Image, ImageDraw, ImageFont
 
 from pointea.vis.atomic import atomic_output
 
-__all__ = ["captioned_row", "contact_sheet", "save_png"]
+__all__ = ["captioned_row", "contact_sheet", "legend_strip", "save_png"]
 
-CAPTION_HEIGHT = 28
+CAPTION_HEIGHT = 30
+TITLE_SIZE, CAPTION_SIZE, LEGEND_SIZE = 18, 16, 15
+SWATCH = 14
+
+
+def _font(size: int) -> ImageFont.ImageFont | ImageFont.FreeTypeFont:
+    """Pillow's bundled scalable font at ``size`` pixels (Pillow >= 10.1), else its bitmap font."""
+    try:
+        return ImageFont.load_default(size=size)
+    except (TypeError, OSError):  # old Pillow, or no FreeType
+        return ImageFont.load_default()
+
+
+def legend_strip(entries: Sequence[tuple[str, Sequence[int]]], width: int) -> np.ndarray:
+    """A white strip ``width`` wide: a colour swatch and a name per entry, wrapped onto as
+    many lines as needed.
+
+    Shapes:
+        entries: [(name, (r, g, b) uint8)] -> image (H, width, 3) uint8
+    """
+    font = _font(LEGEND_SIZE)
+    measure = ImageDraw.Draw(Image.new("RGB", (1, 1)))
+    line_height = max(SWATCH, LEGEND_SIZE) + 8
+    placed, x, y = [], 8, 6
+    for name, color in entries:
+        item = SWATCH + 6 + int(measure.textlength(name, font=font)) + 18
+        if x + item > width and x > 8:
+            x, y = 8, y + line_height
+        placed.append((x, y, name, tuple(int(c) for c in color)))
+        x += item
+    canvas = Image.new("RGB", (width, y + line_height), "white")
+    draw = ImageDraw.Draw(canvas)
+    for x, y, name, color in placed:
+        draw.rectangle((x, y + 2, x + SWATCH, y + 2 + SWATCH), fill=color, outline="black")
+        draw.text((x + SWATCH + 6, y), name, fill="black", font=font)
+    return np.asarray(canvas)
 
 
 def captioned_row(
-    images: Sequence[np.ndarray], captions: Sequence[str], title: str = ""
+    images: Sequence[np.ndarray],
+    captions: Sequence[str],
+    title: str = "",
+    legend: Sequence[tuple[str, Sequence[int]]] = (),
 ) -> np.ndarray:
-    """Images side by side, each with a caption below; an optional title above them all."""
+    """Images side by side, each with a caption below; an optional title above them all and
+    an optional legend (``legend_strip`` entries) below."""
     height, width = images[0].shape[:2]
     top = CAPTION_HEIGHT if title else 0
-    canvas = Image.new("RGB", (width * len(images), height + CAPTION_HEIGHT + top), "white")
+    strip = legend_strip(legend, width * len(images)) if legend else None
+    bottom = 0 if strip is None else strip.shape[0]
+    size = (width * len(images), height + CAPTION_HEIGHT + top + bottom)
+    canvas = Image.new("RGB", size, "white")
     draw = ImageDraw.Draw(canvas)
-    font = ImageFont.load_default()
     if title:
-        draw.text((6, 6), title, fill="black", font=font)
+        draw.text((8, 5), title, fill="black", font=_font(TITLE_SIZE))
+    caption_font = _font(CAPTION_SIZE)
     for i, (image, caption) in enumerate(zip(images, captions, strict=True)):
         canvas.paste(Image.fromarray(image), (i * width, top))
-        draw.text((i * width + 6, top + height + 6), caption, fill="black", font=font)
+        draw.text((i * width + 8, top + height + 6), caption, fill="black", font=caption_font)
+    if strip is not None:
+        canvas.paste(Image.fromarray(strip), (0, top + height + CAPTION_HEIGHT))
     return np.asarray(canvas)
 
 

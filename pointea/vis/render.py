@@ -2,15 +2,71 @@
 
 from __future__ import annotations
 
+import contextlib
+import ctypes
+import os
+import sys
+import tempfile
+from collections.abc import Iterator
+
 import numpy as np
 
-__all__ = ["RenderError", "render_cloud"]
+__all__ = ["RenderError", "depth_shade", "render_cloud"]
 
 BACKGROUND = (255, 255, 255)
+FRONT = (0.8, 0.6, 1.2)  # the camera's direction from the cloud: a three-quarter view
 
 
 class RenderError(RuntimeError):
     """Open3D could not open an off-screen context (no EGL/GL libraries)."""
+
+
+def _flush_c_stdio() -> None:
+    try:
+        ctypes.CDLL(None).fflush(None)
+    except (OSError, AttributeError):  # no C library to reach (Windows): nothing buffered there
+        pass
+
+
+@contextlib.contextmanager
+def _native_output_captured() -> Iterator[list[str]]:
+    """Send what C code writes to stdout and stderr (such as "XDG_RUNTIME_DIR is invalid or
+    not set") to a temporary file for the duration; the list yielded receives that text."""
+    captured: list[str] = []
+    sys.stdout.flush()
+    sys.stderr.flush()
+    _flush_c_stdio()
+    saved = [os.dup(1), os.dup(2)]
+    with tempfile.TemporaryFile(mode="w+b") as sink:
+        try:
+            os.dup2(sink.fileno(), 1)
+            os.dup2(sink.fileno(), 2)
+            yield captured
+        finally:
+            _flush_c_stdio()  # text still in the C library's buffers belongs to the sink
+            os.dup2(saved[0], 1)
+            os.dup2(saved[1], 2)
+            for fd in saved:
+                os.close(fd)
+            sink.seek(0)
+            captured.append(sink.read().decode(errors="replace"))
+
+
+def depth_shade(
+    points: np.ndarray, colors: np.ndarray, front=FRONT, darkest: float = 0.45
+) -> np.ndarray:
+    """Darken each point's colour with its distance from the camera, so that the cloud reads
+    as 3-D: the nearest point keeps its colour, the farthest is scaled by ``darkest``.
+
+    Shapes:
+        points: (N, 3); colors: (N, 3) uint8 -> (N, 3) uint8
+    """
+    toward_camera = np.asarray(front, dtype=np.float64)
+    depth = np.asarray(points, dtype=np.float64) @ (toward_camera / np.linalg.norm(toward_camera))
+    span = depth.max() - depth.min()
+    near = (depth - depth.min()) / span if span > 0 else np.ones_like(depth)  # 1 = nearest
+    factor = darkest + (1 - darkest) * near  # (N,)
+    return (np.asarray(colors, dtype=np.float64) * factor[:, None]).round().astype(np.uint8)
 
 
 def render_cloud(
@@ -19,29 +75,42 @@ def render_cloud(
     *,
     size: int = 400,
     point_size: float = 5.0,
-    front: tuple[float, float, float] = (0.8, 0.6, 1.2),
+    front: tuple[float, float, float] = FRONT,
+    shade: bool = True,
 ) -> np.ndarray:
-    """Render points with their exact colours (lighting off) from a three-quarter view, y up.
+    """Render points from a three-quarter view, y up, unlit: each pixel carries its point's
+    colour, depth-shaded (``depth_shade``) unless ``shade=False``. The start-up messages of
+    every window (GLFW finding no display, Open3D falling back to EGL) are kept off the
+    terminal; they are shown if the off-screen window cannot be opened.
 
     Shapes:
         points: (N, 3) float; colors: (N, 3) uint8 -> image (size, size, 3) uint8
     """
     import open3d as o3d
 
+    if shade:
+        colors = depth_shade(points, colors, front)
     cloud = o3d.geometry.PointCloud(
         o3d.utility.Vector3dVector(np.asarray(points, dtype=np.float64))
     )
     cloud.colors = o3d.utility.Vector3dVector(np.asarray(colors, dtype=np.float64) / 255.0)
     vis = o3d.visualization.Visualizer()
-    if not vis.create_window(visible=False, width=size, height=size):
+    verbosity = o3d.utility.get_verbosity_level()
+    o3d.utility.set_verbosity_level(o3d.utility.VerbosityLevel.Error)  # its warnings, notes
+    try:
+        with _native_output_captured() as messages:  # GLFW's complaints, from C
+            opened = vis.create_window(visible=False, width=size, height=size)
+    finally:
+        o3d.utility.set_verbosity_level(verbosity)
+    if not opened:
         raise RenderError(
             "Open3D could not create an off-screen window: install the EGL/GL libraries "
-            "(libegl1, libgl1; `make setup` does it as root)"
+            f"(libegl1, libgl1; `make setup` does it as root). Open3D said:\n{messages[0]}"
         )
     try:
         vis.add_geometry(cloud)
         option = vis.get_render_option()
-        option.light_on = False  # unlit: pixels carry the palette colours exactly
+        option.light_on = False  # unlit: pixels carry the (shaded) colours exactly
         option.point_size = point_size
         option.background_color = np.array(BACKGROUND) / 255.0
         view = vis.get_view_control()

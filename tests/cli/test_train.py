@@ -64,6 +64,10 @@ def test_segmentation_fit_and_test(data_root, tmp_path):
     }
     assert expected <= set(metrics)
     assert {f"test/iou/{name}" for name in ("Mug", "Table", "Lamp", "Rocket")} & set(metrics)
+    for name, count in (("Mug", 2), ("Table", 2), ("Lamp", 3), ("Rocket", 4)):
+        if f"test/iou/{name}" in metrics:  # a category's IoU is the mean of its parts' IoUs
+            parts = [metrics[f"test/part_iou/{name}/{k}"] for k in range(1, count + 1)]
+            assert sum(parts) / count == pytest.approx(metrics[f"test/iou/{name}"], abs=1e-6)
     assert 0 < metrics["test/instance_miou"] <= 1
 
 

@@ -66,3 +66,31 @@ def test_compiled_pooling_under_bf16_autocast_matches_eager():
     torch.testing.assert_close(
         compiled.norm.running_mean, eager.norm.running_mean, atol=0.02, rtol=0.02
     )
+
+
+@pytest.mark.parametrize("act", ["relu", "leaky_relu", "none"])
+@pytest.mark.parametrize("bias", [False, True])
+def test_eval_folds_norm_into_linear(act, bias):
+    """Eval mode: act(BN(linear(x))) with running statistics, written out; gradients too."""
+    torch.manual_seed(3)
+    layer = LinearBNAct(5, 4, act=act, bias=bias).double()
+    with torch.no_grad():
+        layer.norm.weight.copy_(torch.tensor([1.5, -0.7, 0.3, 2.0]))
+        layer.norm.bias.uniform_(-0.5, 0.5)
+        layer.norm.running_mean.uniform_(-1, 1)
+        layer.norm.running_var.uniform_(0.5, 2)
+    layer.eval()
+    x = torch.randn(2, 9, 5, dtype=torch.float64, requires_grad=True)
+    norm, linear = layer.norm, layer.linear
+    z = x @ linear.weight.T + (linear.bias if bias else 0)
+    z = (z - norm.running_mean) / torch.sqrt(norm.running_var + norm.eps) * norm.weight + norm.bias
+    slope = {"relu": 0.0, "leaky_relu": 0.2, "none": 1.0}[act]
+    expected = torch.where(z > 0, z, slope * z)
+    out = layer(x)
+    torch.testing.assert_close(out, expected)
+    weights = torch.randn_like(out)
+    params = [x, linear.weight, norm.weight, norm.bias] + ([linear.bias] if bias else [])
+    got = torch.autograd.grad((out * weights).sum(), params)
+    want = torch.autograd.grad((expected * weights).sum(), params)
+    for g, w in zip(got, want, strict=True):
+        torch.testing.assert_close(g, w)

@@ -49,3 +49,22 @@ def test_predictions_restricted_to_the_category():
     logits = torch.tensor([[[0.0, 1.0, 9.0, 0.0, 0.0]], [[9.0, 0.0, 0.0, 1.0, 2.0]]])  # (2, 1, 5)
     mask = category_part_mask(PARTS, 5)
     assert restrict_to_category(logits, torch.tensor([0, 1]), mask).tolist() == [[1], [4]]
+
+
+def test_per_part_iou_averages_each_part_over_its_category():
+    metric = PartIoU(PARTS)
+    # The shapes of test_instance_and_class_miou: category 0 part 0: 0.5 and 1 -> 0.75;
+    # part 1: 2/3 and 1 -> 5/6; category 1 (one shape): parts 2, 3, 4: 0.5, 0, 1.
+    metric.update(
+        torch.tensor([[0, 1, 1, 1], [0, 0, 1, 1]]),
+        torch.tensor([[0, 0, 1, 1], [0, 0, 1, 1]]),
+        torch.tensor([0, 0]),
+    )
+    metric.update(torch.tensor([[2, 2, 4, 4]]), torch.tensor([[2, 3, 4, 4]]), torch.tensor([1]))
+    out = metric.compute()
+    expected = torch.tensor([0.75, 5 / 6, 0.5, 0.0, 1.0], dtype=torch.double)
+    torch.testing.assert_close(out["per_part"], expected)
+    # A category without test shapes has no per-part IoU.
+    empty = PartIoU(PARTS)
+    empty.update(torch.tensor([[0, 0]]), torch.tensor([[0, 0]]), torch.tensor([0]))
+    assert torch.isnan(empty.compute()["per_part"][2:]).all()

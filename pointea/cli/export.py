@@ -1,0 +1,76 @@
+"""Export a trained checkpoint to ONNX or TorchScript.
+
+    python -m pointea.cli.export ckpt_path=CKPT format=onnx|torchscript output=FILE
+        [num_points=N]
+
+The exported model takes ``xyz`` (B, N, 3) float32, clouds normalised as in training
+(centred, unit sphere), with B and N dynamic; a part segmenter also takes ``category``
+(B,) int64. It returns ``logits``. A checkpoint trained with ``task.ema_decay`` exports its
+weight average. ``num_points`` (default: the checkpoint's) only sizes the example the
+graph is traced with. See :mod:`pointea.export`.
+"""
+
+from __future__ import annotations
+
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import hydra
+from hydra.core.config_store import ConfigStore
+from omegaconf import MISSING, DictConfig
+
+from pointea.cli.checkpoint import load_network
+from pointea.cli.run_config import ConfigError, exit_on_user_error
+from pointea.export import FORMATS, export_onnx, export_torchscript
+
+__all__ = ["ExportConfig", "export", "main"]
+
+
+@dataclass
+class ExportConfig:
+    ckpt_path: str = MISSING
+    format: str = "onnx"  # onnx | torchscript
+    output: str = MISSING
+    num_points: int | None = None  # the traced example's size; default: the checkpoint's
+
+
+ConfigStore.instance().store(name="export", node=ExportConfig)
+
+
+def export(cfg: DictConfig) -> Path:
+    """Load the checkpoint's network (its weight average when it has one) and write it."""
+    if cfg.format not in FORMATS:
+        raise ConfigError(f"format must be one of {', '.join(FORMATS)}, got {cfg.format!r}")
+    network, meta = load_network(cfg.ckpt_path)
+    num_points = cfg.num_points or meta["num_points"]
+    if num_points < getattr(network, "min_points", 1):
+        raise ConfigError(
+            f"num_points={num_points} is fewer than the {network.min_points} points the model "
+            f"needs for its neighbourhoods"
+        )
+    write = export_onnx if cfg.format == "onnx" else export_torchscript
+    path = write(network, cfg.output, num_points=num_points)
+    inputs = "xyz (B, N, 3) float32" + (", category (B,) int64" if meta["task"] == "seg" else "")
+    print(f"{cfg.ckpt_path} -> {path} ({cfg.format}; inputs: {inputs}; output: logits)")
+    return path
+
+
+@hydra.main(version_base="1.3", config_path=None, config_name="export")
+def _hydra_main(cfg: DictConfig) -> None:
+    exit_on_user_error(lambda: export(cfg))
+
+
+# No output folder or log of Hydra's own: the exported file is the only output.
+QUIET = ["hydra.run.dir=.", "hydra.output_subdir=null", "hydra/job_logging=disabled",
+         "hydra/hydra_logging=disabled"]  # fmt: skip
+
+
+def main() -> None:
+    given = {arg.split("=")[0] for arg in sys.argv[1:]}
+    sys.argv += [arg for arg in QUIET if arg.split("=")[0] not in given]
+    _hydra_main()
+
+
+if __name__ == "__main__":
+    main()
