@@ -12,6 +12,9 @@ back from the resampled points by nearest neighbour) and a PNG. ``predictions.js
 
 from __future__ import annotations
 
+import errno
+import json
+import os
 import sys
 from pathlib import Path
 from typing import Any
@@ -22,6 +25,7 @@ import torch
 from omegaconf import DictConfig
 
 from pointea.cli.checkpoint import load_model
+from pointea.cli.config_checks import check_predict_values
 from pointea.cli.outputs import write_json
 from pointea.cli.run_config import ConfigError, exit_on_user_error
 from pointea.configs import CONFIG_DIR
@@ -36,15 +40,93 @@ from pointea.vis.render import render_cloud
 __all__ = ["main", "predict"]
 
 
-def _inputs(path: Path) -> list[Path]:
-    if path.is_dir():
-        files = sorted(p for p in path.iterdir() if p.is_file() and not p.name.startswith("."))
-        if not files:
-            raise DatasetError(f"{path}: the folder holds no files")
-        return files
+def _inputs(path: Path) -> list[tuple[Path, str | None]]:
+    """The files to predict, each with the reason it cannot be (``None`` when it can).
+
+    ``path`` is one file or a folder; a folder's entries are taken in name order, not
+    descending into sub-folders. Sub-folders, broken links, symbolic-link loops and other
+    non-files are returned with their reason so they are reported, never silently dropped;
+    hidden names (``.name``) are skipped.
+    """
+    if path.is_symlink() and _link_problem(path):
+        raise DatasetError(f"{path}: {_link_problem(path)}")
     if not path.exists():
         raise DatasetError(f"{path}: no such file or folder")
-    return [path]
+    if not path.is_dir():
+        return [(path, None if path.is_file() else "not a regular file")]
+    try:
+        entries = sorted(p for p in path.iterdir() if not p.name.startswith("."))
+    except OSError as err:
+        raise DatasetError(f"{path}: the folder cannot be listed ({err.strerror})") from err
+    if not entries:
+        raise DatasetError(f"{path}: the folder holds no files")
+    found = []
+    for entry in entries:
+        problem = _link_problem(entry) if entry.is_symlink() else None
+        if problem is None and entry.is_dir():
+            problem = "a sub-folder; predict reads only the files directly in input= (give the sub-folder as input= to predict it)"
+        elif problem is None and not entry.is_file():
+            problem = "not a regular file"
+        found.append((entry, problem))
+    return found
+
+
+def _link_problem(link: Path) -> str | None:
+    """Why a symbolic link cannot be followed, or ``None``."""
+    try:
+        link.resolve(strict=True)
+    except RuntimeError:  # Python < 3.13 reports a loop this way
+        return "a symbolic link loop"
+    except OSError as err:
+        if err.errno == errno.ELOOP:
+            return "a symbolic link loop"
+        return f"a broken symbolic link (its target {os.readlink(link)} is missing)"
+    return None
+
+
+# Files in output_dir that earlier predict runs wrote.
+RECORD = "predictions.json"
+OUTPUT_SUFFIXES = (".parts.ply", ".parts.png")
+OUTPUT_KEYS = ("ply", "png")
+
+
+def _earlier_results(out: Path) -> list[str]:
+    if not out.is_dir():
+        return []
+    return sorted(
+        p.name for p in out.iterdir() if p.name == RECORD or p.name.endswith(OUTPUT_SUFFIXES)
+    )
+
+
+def _merged(out: Path, results: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Earlier results of ``output_dir`` with this run's replacing those of the same input
+    file or the same output files; outputs of a replaced result that this run did not
+    write again are removed, so no output is left that the record does not describe."""
+    record = out / RECORD
+    earlier = []
+    if record.is_file():
+        try:
+            earlier = json.loads(record.read_text())["results"]
+        except (ValueError, KeyError, TypeError) as err:
+            raise DatasetError(
+                f"{record} cannot be merged into: it is not a predictions record ({err})"
+            ) from err
+
+    def same(paths):  # the same file however output_dir= was spelt
+        return {str(Path(p).resolve()) for p in paths if p}
+
+    files = same(r["file"] for r in results)
+    written = same(r.get(k) for r in results for k in OUTPUT_KEYS)
+    kept = []
+    for old in earlier:
+        outputs = same(old.get(k) for k in OUTPUT_KEYS)
+        if not same([old.get("file")]) & files and not outputs & written:
+            kept.append(old)
+            continue
+        for stale in outputs - written:  # replaced, and not written again: remove
+            if Path(stale).parent == out.resolve():
+                Path(stale).unlink(missing_ok=True)
+    return kept + results
 
 
 def _category_index(name: str, names: list[str], source: str) -> int:
@@ -133,21 +215,43 @@ class Predictor:
 
 
 def predict(cfg: DictConfig) -> list[dict[str, Any]]:
-    """Predict every input file; failures are recorded and reported, never fatal for the rest."""
-    predictor = Predictor(cfg)
+    """Predict every input file; failures are recorded and reported, never fatal for the rest.
+
+    ``output_dir`` holding earlier results (``predictions.json`` or ``*.parts.*`` files) is
+    refused unless ``merge=true``, which keeps the earlier results and replaces those of
+    files predicted again. Returns this run's results.
+    """
+    check_predict_values(cfg)
     out = Path(cfg.output_dir)
+    earlier = _earlier_results(out)
+    merge = bool(cfg.get("merge", False))
+    if earlier and not merge:
+        shown = ", ".join(earlier[:3]) + (
+            f" and {len(earlier) - 3} more" if len(earlier) > 3 else ""
+        )
+        raise ConfigError(
+            f"output_dir={out} holds earlier predictions ({shown}); choose another output_dir, "
+            f"remove them, or pass merge=true to add this run's results to them"
+        )
+    inputs = _inputs(Path(cfg.input))
+    predictor = Predictor(cfg)
     out.mkdir(parents=True, exist_ok=True)
     results = []
-    for path in _inputs(Path(cfg.input)):
+    for path, problem in inputs:
         try:
-            results.append(predictor(path, out))
-        except DatasetError as err:
+            if problem is not None:
+                raise DatasetError(f"{path}: {problem}")
+            result = predictor(path, out)
+        except (DatasetError, OSError) as err:  # reported and recorded; the rest go on
             print(f"skipped: {err}", file=sys.stderr)
-            results.append({"file": str(path), "error": str(err)})
-    record = out / "predictions.json"
-    write_json(record, {"checkpoint": str(cfg.ckpt_path), "results": results})
+            result = {"file": str(path), "error": str(err)}
+        results.append({**result, "checkpoint": str(cfg.ckpt_path)})
+    record = out / RECORD
+    everything = _merged(out, results) if merge else results
+    write_json(record, {"checkpoint": str(cfg.ckpt_path), "results": everything})
     failed = sum("error" in r for r in results)
-    print(f"{len(results) - failed} predicted, {failed} skipped; see {record}")
+    merged = f", merged with {len(everything) - len(results)} earlier" if merge else ""
+    print(f"{len(results) - failed} predicted, {failed} skipped{merged}; see {record}")
     return results
 
 

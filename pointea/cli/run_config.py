@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import sys
 from collections.abc import Callable
 from typing import Any, TypeVar
@@ -37,6 +38,8 @@ class ConfigError(ValueError):
 
 # What a user can cause: reported as one line, not a traceback.
 USER_ERRORS = (ConfigError, DatasetError, CheckpointError, FileNotFoundError)
+# Full disk or quota, no permission, read-only file system: also one line, naming the file.
+DISK_ERRORS = {errno.ENOSPC, errno.EDQUOT, errno.EACCES, errno.EPERM, errno.EROFS}
 
 
 def exit_on_user_error(action: Callable[[], T]) -> T:
@@ -45,6 +48,12 @@ def exit_on_user_error(action: Callable[[], T]) -> T:
         return action()
     except USER_ERRORS as err:
         print(f"error: {err}", file=sys.stderr)
+        sys.exit(2)
+    except OSError as err:
+        if err.errno not in DISK_ERRORS:
+            raise
+        where = f"{err.filename}: " if err.filename else ""
+        print(f"error: {where}{err.strerror or err}", file=sys.stderr)
         sys.exit(2)
 
 

@@ -18,6 +18,7 @@ from hydra.core.hydra_config import HydraConfig
 from hydra.utils import instantiate
 from omegaconf import DictConfig
 
+from pointea.cli.config_checks import check_stored_points, check_train_values
 from pointea.cli.outputs import write_json
 from pointea.cli.run_config import (
     check_checkpoint,
@@ -81,6 +82,7 @@ def run(cfg: DictConfig, callbacks: Sequence[pl.Callback] = ()) -> dict[str, flo
     other run writes into Hydra's output folder, which must not hold a run already.
     """
     check_task_and_data(cfg)
+    check_train_values(cfg)  # before the run folder is claimed: nothing made yet
     resume = cfg.mode == "fit" and bool(cfg.ckpt_path)
     output = (
         resumed_run_folder(cfg.ckpt_path) if resume else Path(HydraConfig.get().runtime.output_dir)
@@ -93,7 +95,9 @@ def _run(cfg: DictConfig, callbacks: Sequence[pl.Callback], output: Path) -> dic
     pl.seed_everything(cfg.seed, workers=True)
     datamodule = instantiate(cfg.data)
     datamodule.prepare_data()
-    metadata = run_metadata(cfg, datamodule.read_tables())
+    tables = datamodule.read_tables()
+    check_stored_points(cfg, *datamodule.stored_points())
+    metadata = run_metadata(cfg, tables)
     resume_step = None  # a resume keeps the logged history before the checkpoint's step
     if cfg.ckpt_path:
         stored = load_checkpoint(cfg.ckpt_path)

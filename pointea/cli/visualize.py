@@ -20,6 +20,7 @@ from hydra.utils import instantiate
 from omegaconf import DictConfig
 
 from pointea.cli.checkpoint import load_network, run_folder
+from pointea.cli.config_checks import check_visualize_values
 from pointea.cli.run_config import ConfigError, check_checkpoint, exit_on_user_error
 from pointea.configs import CONFIG_DIR
 from pointea.vis.figures import contact_sheet, save_png
@@ -47,6 +48,7 @@ def visualize(cfg: DictConfig) -> Path:
     maker (:class:`~pointea.cli.class_figures.ClassFigures` or
     :class:`~pointea.cli.part_figures.PartFigures`) from the checkpoint's metadata.
     """
+    check_visualize_values(cfg)
     network, meta = load_network(cfg.ckpt_path)
     if meta["task"] != cfg.task.name:
         raise ConfigError(

@@ -10,6 +10,7 @@ import torch
 
 from pointea.data.batches import DeviceBatches, WorkerBatches
 from pointea.data.errors import DatasetError
+from pointea.data.h5_release import stored_points
 from pointea.data.release_tables import ReleaseTables
 from pointea.data.splits import stratified_split
 from pointea.data.synthetic import SyntheticConfig, ensure_synthetic
@@ -157,6 +158,11 @@ class PointCloudDataModule(pl.LightningDataModule):
             self.tables = tables
         return self.tables
 
+    def stored_points(self) -> tuple[int, Path]:
+        """Points per shape the release stores (HDF5 headers only) and the shard that says so."""
+        self.read_tables()
+        return stored_points(self.folder)
+
     # --- loading --------------------------------------------------------------------------
 
     def load_split(self, split: str) -> dict[str, torch.Tensor]:
@@ -169,6 +175,18 @@ class PointCloudDataModule(pl.LightningDataModule):
             return
         device = self.trainer.strategy.root_device if self.trainer else torch.device("cpu")
         host = self._load_splits()
+        carved = "val" not in self.dataset_class.splits and not self.select_on_test
+        for split, arrays in host.items():
+            if len(arrays["pos"]) == 0:
+                why = (
+                    f" (data.val_fraction={self.val_fraction} carves none)"
+                    if split == "val" and carved
+                    else ""
+                )
+                raise DatasetError(
+                    f"the {split} split of {self.folder} holds no shapes{why}; "
+                    f"training and testing need shapes in train, val and test"
+                )
         keep_on_host = self.loader == "workers"
         self.arrays = {
             split: {k: v if keep_on_host else v.to(device) for k, v in arrays.items()}

@@ -98,7 +98,14 @@ def safe_extract(archive: Path, dest: Path) -> None:
             bad = zf.testzip()
             if bad is not None:
                 raise DatasetError(f"{archive}: member {bad!r} is corrupt (CRC mismatch)")
-            zf.extractall(dest)
+            for info in zf.infolist():
+                try:
+                    zf.extract(info, dest)
+                except OSError as err:  # a full disk, a quota, no permission: say where
+                    raise DatasetError(
+                        f"{archive}: extracting {info.filename} into {dest.parent} failed: "
+                        f"{err.strerror or err}"
+                    ) from err
     except (zipfile.BadZipFile, EOFError) as err:
         raise DatasetError(
             f"{archive} is not a complete zip archive ({err}); it may be truncated"
@@ -141,7 +148,12 @@ def install_archive(archive: Path, root: Path, spec: ReleaseSpec) -> Path:
         found = [p for p in staging.rglob(spec.folder) if p.is_dir()]
         if not found:
             raise DatasetError(f"{archive} holds no {spec.folder}/ folder")
-        verify_release(found[0], spec)
+        try:
+            verify_release(found[0], spec)
+        except DatasetError as err:  # name the file in the archive, not the staging copy
+            raise DatasetError(
+                f"{archive}: " + str(err).replace(str(found[0]), f"{spec.folder}")
+            ) from None
         found[0].rename(target)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
@@ -220,6 +232,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         folder = fetch(args.dataset, args.root, urls=args.urls, archive=args.archive)
     except DatasetError as err:
         print(f"error: {err}", file=sys.stderr)
+        return 1
+    except OSError as err:  # e.g. a full disk or no permission to create --root
+        print(f"error: {err.filename or args.root}: {err.strerror or err}", file=sys.stderr)
         return 1
     print(f"{args.dataset} is ready in {folder}")
     return 0

@@ -9,7 +9,14 @@ import torch
 from torch.utils.data import Dataset
 
 from pointea.data.errors import DatasetError
-from pointea.data.h5_release import check_points, find_release, read_list_file, read_shards
+from pointea.data.h5_release import (
+    check_lists_disjoint,
+    check_points,
+    find_release,
+    read_list_file,
+    read_names,
+    read_shards,
+)
 from pointea.data.release_tables import ReleaseTables
 
 __all__ = ["ModelNet40H5"]
@@ -49,6 +56,7 @@ class ModelNet40H5(Dataset):
         self.num_points = num_points
         self.class_names = self.read_tables(self.root).class_names
         names_file = self.root / self.marker
+        check_lists_disjoint({s: self.root / f"{s}_files.txt" for s in self.splits})
         list_file = self.root / f"{split}_files.txt"
         arrays = read_shards(read_list_file(list_file), ("data", "label"))
         check_points(list_file, arrays["data"].shape[1], num_points)
@@ -73,9 +81,7 @@ class ModelNet40H5(Dataset):
     def read_tables(cls, root: str | Path) -> ReleaseTables:
         """The class table ``shape_names.txt`` of the release under ``root`` (no shards read)."""
         names_file = cls.find(root) / cls.marker
-        names = [line.strip() for line in names_file.read_text().splitlines() if line.strip()]
-        if not names:
-            raise DatasetError(f"{names_file} lists no class")
+        names = read_names(names_file)
         return ReleaseTables(names, len(names), counts={"num_classes": (len(names), names_file)})
 
     def arrays(self) -> dict[str, torch.Tensor]:

@@ -33,6 +33,8 @@ class ExternalAttention(nn.Module):
 
     def __init__(self, channels: int, memory_size: int = 64) -> None:
         super().__init__()
+        if memory_size < 1:
+            raise ValueError(f"memory_size must be at least 1, got {memory_size}")
         self.memory_key = nn.Linear(channels, memory_size, bias=False)
         self.memory_value = nn.Linear(memory_size, channels, bias=False)
 

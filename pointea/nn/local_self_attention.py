@@ -30,6 +30,8 @@ class LocalSelfAttention(nn.Module):
 
     def __init__(self, channels: int, k: int = 16, num_heads: int = 4) -> None:
         super().__init__()
+        if k < 1:
+            raise ValueError(f"k (neighbours) must be at least 1, got {k}")
         if channels % num_heads:
             raise ValueError(f"channels ({channels}) must be divisible by num_heads ({num_heads})")
         self.k = k

@@ -35,6 +35,8 @@ class MultiHeadExternalAttention(nn.Module):
         dropout: float = 0.0,
     ) -> None:
         super().__init__()
+        if memory_size < 1:
+            raise ValueError(f"memory_size must be at least 1, got {memory_size}")
         expanded = channels * expansion
         if expanded % num_heads:
             raise ValueError(

@@ -42,6 +42,8 @@ class NeighborEmbedding(nn.Module):
         max_pairs: int = 2**20,
     ) -> None:
         super().__init__()
+        if k < 1:
+            raise ValueError(f"k (neighbours) must be at least 1, got {k}")
         self.num_samples = num_samples
         self.k = k
         self.max_pairs = max_pairs

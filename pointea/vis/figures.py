@@ -8,6 +8,8 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
+from pointea.vis.atomic import atomic_output
+
 __all__ = ["captioned_row", "contact_sheet", "legend_strip", "save_png"]
 
 CAPTION_HEIGHT = 30
@@ -86,6 +88,18 @@ def contact_sheet(images: Sequence[np.ndarray], columns: int = 4) -> np.ndarray:
 
 
 def save_png(image: np.ndarray, path: Path) -> Path:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    Image.fromarray(image).save(path)
+    """Write ``image`` (H, W, 3) uint8 as a PNG, atomically; the written file is read back
+    (complete, same size) before it replaces ``path``."""
+    path = Path(path)
+    picture = Image.fromarray(image)
+    with atomic_output(path) as tmp:
+        picture.save(tmp, format="PNG")
+        try:
+            with Image.open(tmp) as written:
+                written.load()
+                size = written.size
+        except (OSError, SyntaxError) as err:
+            raise OSError(f"{path}: the written PNG is unreadable ({err})") from err
+        if size != picture.size:
+            raise OSError(f"{path}: the written PNG is {size}, expected {picture.size}")
     return path

@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import numpy as np
 
 from pointea.data.errors import DatasetError
+from pointea.vis.atomic import atomic_output
 
 __all__ = [
     "CLOUD_SUFFIXES",
     "MESH_SUFFIXES",
+    "check_ply",
     "read_labeled_ply",
     "read_points",
     "write_labeled_ply",
@@ -33,6 +36,8 @@ def read_points(path: Path, *, mesh_points: int = 10_000, seed: int = 0) -> np.n
     suffix = path.suffix.lower()
     if not path.is_file():
         raise DatasetError(f"{path}: no such file")
+    if not os.access(path, os.R_OK):
+        raise DatasetError(f"{path}: cannot be read (permission denied)")
     if suffix not in CLOUD_SUFFIXES + MESH_SUFFIXES:
         raise DatasetError(
             f"{path}: unsupported format {suffix or '(no suffix)'}; expected one of "
@@ -64,6 +69,10 @@ def read_points(path: Path, *, mesh_points: int = 10_000, seed: int = 0) -> np.n
         raise DatasetError(
             f"{path}: expected rows of at least 3 coordinates, got an array of shape {array.shape}"
         )
+    if not (np.issubdtype(array.dtype, np.number) or array.dtype == np.bool_):
+        raise DatasetError(
+            f"{path}: expected numbers, got an array of dtype {array.dtype} ({array.dtype.kind!r})"
+        )
     points = np.asarray(array[:, :3], dtype=np.float64)
     if len(points) == 0:
         raise DatasetError(f"{path}: the cloud is empty (or the file could not be parsed)")
@@ -76,16 +85,66 @@ def read_points(path: Path, *, mesh_points: int = 10_000, seed: int = 0) -> np.n
 def write_labeled_ply(
     path: Path, points: np.ndarray, colors: np.ndarray, labels: np.ndarray
 ) -> Path:
-    """Binary PLY with float x y z, uchar red green blue and an int ``label`` per point."""
+    """Binary PLY with float x y z, uchar red green blue and an int ``label`` per point.
+
+    Written atomically (:func:`~pointea.vis.atomic.atomic_output`); the file Open3D wrote
+    is checked (vertex count and size) before it replaces ``path``, since Open3D can
+    report success for a truncated file.
+    """
     import open3d as o3d
 
     cloud = o3d.t.geometry.PointCloud(o3d.core.Tensor(np.asarray(points, dtype=np.float32)))
     cloud.point["colors"] = o3d.core.Tensor(np.asarray(colors, dtype=np.uint8))
     cloud.point["label"] = o3d.core.Tensor(np.asarray(labels, dtype=np.int32).reshape(-1, 1))
-    path.parent.mkdir(parents=True, exist_ok=True)
-    if not o3d.t.io.write_point_cloud(str(path), cloud):
-        raise OSError(f"Open3D could not write {path}")
+    path = Path(path)
+    with atomic_output(path) as tmp:
+        if not o3d.t.io.write_point_cloud(str(tmp), cloud):
+            raise OSError(f"{path}: Open3D could not write it")
+        check_ply(tmp, len(points), path)
     return path
+
+
+# Bytes per value of each PLY scalar type.
+_PLY_SIZES = {
+    **dict.fromkeys(("char", "uchar", "int8", "uint8"), 1),
+    **dict.fromkeys(("short", "ushort", "int16", "uint16"), 2),
+    **dict.fromkeys(("int", "uint", "float", "int32", "uint32", "float32"), 4),
+    **dict.fromkeys(("double", "float64"), 8),
+}
+
+
+def check_ply(written: Path, count: int, name: Path | None = None) -> None:
+    """A binary PLY of ``count`` vertices with fixed-size properties must be complete:
+    its header names ``count`` vertices and the file holds exactly their bytes."""
+    name = name or written
+    with written.open("rb") as f:
+        head = f.read(4096)
+    end = head.find(b"end_header\n")
+    if not head.startswith(b"ply") or end < 0:
+        raise OSError(f"{name}: the written file has no complete PLY header")
+    lines = head[:end].decode("ascii", "replace").splitlines()
+    vertices, record, element = None, 0, None
+    for line in lines:
+        words = line.split()
+        if words[:1] == ["element"]:
+            element = words[1]
+            if element == "vertex":
+                vertices = int(words[2])
+            elif int(words[2]) != 0:
+                return  # other elements (faces): not a layout this check knows
+        elif words[:1] == ["property"] and element == "vertex":
+            if words[1] == "list" or words[1] not in _PLY_SIZES:
+                return
+            record += _PLY_SIZES[words[1]]
+    if not any(line.startswith("format binary") for line in lines):
+        return
+    expected = end + len(b"end_header\n") + count * record
+    size = written.stat().st_size
+    if vertices != count or size != expected:
+        raise OSError(
+            f"{name}: the written file is incomplete (header: {vertices} vertices, "
+            f"{size} bytes; expected {count} vertices, {expected} bytes)"
+        )
 
 
 def read_labeled_ply(path: Path) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
