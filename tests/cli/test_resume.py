@@ -8,6 +8,7 @@ import shutil
 import stat
 import subprocess
 import sys
+import time
 
 import pytest
 import pytorch_lightning as pl
@@ -91,6 +92,9 @@ def test_interrupted_and_resumed_run_equals_the_uninterrupted_run(data_root, tmp
     assert list((killed / "checkpoints").glob(".*.tmp")), "the kill left no half-written file"
     assert int(load_checkpoint(killed / "checkpoints" / "last.ckpt")["epoch"]) == 1
 
+    # TensorBoard orders event files by name, whose time is in whole seconds: a resume in
+    # the same second as the kill could sort before it (a real resume comes much later).
+    time.sleep(1.1)
     resume = [*overrides, f"ckpt_path={killed / 'checkpoints' / 'last.ckpt'}"]
     resumed = run(compose_train(resume, tmp_path / "hydra_folder_of_the_resume"))
 
