@@ -1,4 +1,4 @@
-"""predict and load_model start without importing Lightning (seconds of start-up)."""
+"""predict and load_model start without importing Lightning or torchmetrics (start-up)."""
 
 import subprocess
 import sys
@@ -32,6 +32,7 @@ def test_predict_imports_no_lightning(code):
     modules = _imported_after(code)
     assert "pointea" in modules  # the probe imported something
     assert "pytorch_lightning" not in modules and "lightning" not in modules, code
+    assert "torchmetrics" not in modules, code
 
 
 def test_lazy_exports_resolve_to_their_modules():
@@ -40,11 +41,13 @@ def test_lazy_exports_resolve_to_their_modules():
     from pointea.data.datamodule import PointCloudDataModule
     from pointea.tasks.atomic_checkpoint_io import AtomicCheckpointIO
     from pointea.tasks.checkpoint_io import AtomicCheckpointIO as reexported
+    from pointea.tasks.part_iou import restrict_to_category
+    from pointea.tasks.part_masks import restrict_to_category as moved
     from pointea.tasks.segmentation import SegmentationTask
 
     assert data.PointCloudDataModule is PointCloudDataModule
     assert tasks.SegmentationTask is SegmentationTask
-    assert reexported is AtomicCheckpointIO
+    assert reexported is AtomicCheckpointIO and restrict_to_category is moved
     for module in (data, tasks):
         for name in module.__all__:
             assert getattr(module, name).__name__ == name
