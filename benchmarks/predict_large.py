@@ -47,7 +47,7 @@ def train_checkpoint(task: str, workdir: Path, quick: bool) -> Path:
         "trainer.num_sanity_val_steps=0", "data.batch_size=4", f"hydra.run.dir={run_dir}",
     ]  # fmt: skip
     if quick:
-        command += ["model=ea_pct_tiny", "data.num_points=256"]
+        command += [f"model=pct_{task}_tiny", "data.num_points=256"]
     done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True)
     if done.returncode != 0:
         raise SystemExit(done.stderr[-3000:])
