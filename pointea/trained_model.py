@@ -21,7 +21,7 @@ from torch import nn
 from pointea.data.errors import DatasetError
 from pointea.data.user_clouds import normalise_cloud, resample_cloud
 from pointea.ops import knn
-from pointea.tasks.part_iou import category_part_mask, restrict_to_category
+from pointea.tasks.part_masks import category_part_mask, restrict_to_category
 
 __all__ = ["TrainedModel"]
 

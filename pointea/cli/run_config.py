@@ -10,7 +10,6 @@ from typing import Any, TypeVar
 from hydra.utils import get_class
 from omegaconf import DictConfig, OmegaConf
 
-from pointea.data.datamodule import COUNT_KEYS
 from pointea.data.errors import DatasetError
 from pointea.data.release_tables import ReleaseTables
 from pointea.tasks.checkpoint_io import CheckpointError
@@ -75,6 +74,8 @@ def check_task_and_data(cfg: DictConfig) -> None:
             f"model= builds {cfg.model._target_}, but task={cfg.task.name} trains "
             f"{cfg.task.network}: pick a model= option for task={cfg.task.name}"
         )
+    from pointea.data.datamodule import COUNT_KEYS  # here: it imports Lightning (not in predict)
+
     for key in COUNT_KEYS:
         if key in cfg.model and key in cfg.data and cfg.model[key] != cfg.data[key]:
             raise ConfigError(

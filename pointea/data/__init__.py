@@ -1,11 +1,13 @@
-"""Datasets, downloads, built-in data, batched augmentation and the LightningDataModule."""
+"""Datasets, downloads, built-in data, batched augmentation and the LightningDataModule.
 
-from pointea.data.datamodule import PointCloudDataModule
-from pointea.data.errors import DatasetError
-from pointea.data.modelnet40 import ModelNet40H5
-from pointea.data.release_tables import ReleaseTables
-from pointea.data.shapenet_part import ShapeNetPartH5
-from pointea.data.synthetic import SyntheticConfig, ensure_synthetic
+The exports are imported on first use, so that ``from pointea.data import DatasetError``
+(as ``pointea.cli.predict`` does) does not import Lightning through the DataModule.
+"""
+
+from __future__ import annotations
+
+from importlib import import_module
+from typing import Any
 
 __all__ = [
     "DatasetError",
@@ -16,3 +18,19 @@ __all__ = [
     "SyntheticConfig",
     "ensure_synthetic",
 ]
+
+_MODULES = {
+    "DatasetError": "pointea.data.errors",
+    "ModelNet40H5": "pointea.data.modelnet40",
+    "PointCloudDataModule": "pointea.data.datamodule",
+    "ReleaseTables": "pointea.data.release_tables",
+    "ShapeNetPartH5": "pointea.data.shapenet_part",
+    "SyntheticConfig": "pointea.data.synthetic",
+    "ensure_synthetic": "pointea.data.synthetic",
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _MODULES:
+        return getattr(import_module(_MODULES[name]), name)
+    raise AttributeError(f"module 'pointea.data' has no attribute {name!r}")

@@ -76,14 +76,38 @@ class PointTransformerSeg(nn.Module):
         )
 
     def forward(self, xyz: torch.Tensor, category: torch.Tensor) -> torch.Tensor:
-        num_points = xyz.shape[1]
         _, x = self.local(xyz, self.embed(xyz))  # (B, N, C)
         x = self.fuse(self.attention(x, xyz))  # (B, N, fuse)
         one_hot = F.one_hot(category, self.num_categories).to(x.dtype)  # (B, num_categories)
         shape_code = torch.cat(
             [x.amax(dim=1), x.mean(dim=1), self.category_embed(one_hot)], dim=-1
         )  # (B, 2 * fuse + category_channels)
-        per_point = torch.cat(
-            [x, shape_code.unsqueeze(1).expand(-1, num_points, -1)], dim=-1
-        )  # (B, N, 3 * fuse + category_channels)
-        return self.head(per_point)  # (B, N, num_parts)
+        h = self._first_head_layer(x, shape_code)  # (B, N, head_channels[0])
+        for layer in self.head[1:]:
+            h = layer(h)
+        return h  # (B, N, num_parts)
+
+    def _first_head_layer(self, x: torch.Tensor, shape_code: torch.Tensor) -> torch.Tensor:
+        """``head[0]`` on ``cat([x, shape_code repeated over N])``, without the repeat.
+
+        Its weight splits by input columns into W_x (per point) and W_c (per cloud), so
+        ``W [x; c] = W_x x + W_c c``: the per-cloud part is computed once per cloud and
+        broadcast over N. Same parameters (checkpoints load unchanged); BatchNorm sees
+        the same pre-activations (batch statistics in training, folded in eval).
+
+        Shapes:
+            x: (B, N, fuse); shape_code: (B, 2 * fuse + category_channels)
+            -> (B, N, head_channels[0])
+        """
+        first = self.head[0]
+        weight, bias = first.linear.weight, first.linear.bias  # (out, 3 * fuse + cat)
+        folded = not first.training and first.norm.track_running_stats
+        if folded:
+            scale, shift = first.frozen_affine()
+            weight = weight * scale.unsqueeze(1)
+            bias = shift if bias is None else torch.addcmul(shift, bias, scale)
+        fuse = x.shape[-1]
+        per_cloud = F.linear(shape_code, weight[:, fuse:], bias)  # (B, out)
+        # In place: the linear's backward needs x and the weight, never its output.
+        h = F.linear(x, weight[:, :fuse]).add_(per_cloud.unsqueeze(1))
+        return first.act(h) if folded else first.normalise(h)

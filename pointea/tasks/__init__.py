@@ -1,9 +1,26 @@
-"""LightningModules: loss, metrics, optimiser wiring and voting. The network is passed in."""
+"""LightningModules: loss, metrics, optimiser wiring and voting. The network is passed in.
 
-from pointea.tasks.class_accuracy import ClassAccuracy
-from pointea.tasks.classification import ClassificationTask
-from pointea.tasks.epoch_log import EpochLog
-from pointea.tasks.part_iou import PartIoU
-from pointea.tasks.segmentation import SegmentationTask
+The exports are imported on first use, so that the Lightning-free helpers here
+(``pointea.tasks.part_iou``, ``checkpoint_io``, ...) can be imported without Lightning.
+"""
+
+from __future__ import annotations
+
+from importlib import import_module
+from typing import Any
 
 __all__ = ["ClassAccuracy", "ClassificationTask", "EpochLog", "PartIoU", "SegmentationTask"]
+
+_MODULES = {
+    "ClassAccuracy": "pointea.tasks.class_accuracy",
+    "ClassificationTask": "pointea.tasks.classification",
+    "EpochLog": "pointea.tasks.epoch_log",
+    "PartIoU": "pointea.tasks.part_iou",
+    "SegmentationTask": "pointea.tasks.segmentation",
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _MODULES:
+        return getattr(import_module(_MODULES[name]), name)
+    raise AttributeError(f"module 'pointea.tasks' has no attribute {name!r}")

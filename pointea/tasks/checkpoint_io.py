@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import os
-import secrets
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import torch
-from pytorch_lightning.plugins.io import TorchCheckpointIO
+
+if TYPE_CHECKING:  # imported on first use, see __getattr__
+    from pointea.tasks.atomic_checkpoint_io import AtomicCheckpointIO
 
 __all__ = ["AtomicCheckpointIO", "CheckpointError", "load_checkpoint", "remove_stale_temporaries"]
 
@@ -20,33 +20,14 @@ class CheckpointError(ValueError):
     """A file that cannot be loaded as a checkpoint safely; the message names it."""
 
 
-class AtomicCheckpointIO(TorchCheckpointIO):
-    """An interrupted save leaves the previous checkpoint of that name intact: the new one is
-    written beside it and moved over it with an atomic rename only once complete.
+def __getattr__(name: str) -> Any:
+    # AtomicCheckpointIO is a Lightning plugin: imported on first use, so that loading a
+    # checkpoint (pointea.cli.predict, pointea.load_model) does not import Lightning.
+    if name == "AtomicCheckpointIO":
+        from pointea.tasks.atomic_checkpoint_io import AtomicCheckpointIO
 
-    The file is created with mode 0666 less the umask, as every other output is (not
-    0600 as ``tempfile.mkstemp`` would). A save killed outright (SIGKILL, power loss)
-    cannot clean up after itself: :func:`remove_stale_temporaries` does, when the run
-    next starts in that folder.
-    """
-
-    def save_checkpoint(self, checkpoint: dict[str, Any], path, storage_options=None) -> None:
-        path = Path(path)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(f".{path.name}.{secrets.token_hex(4)}.tmp")
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
-        try:
-            with os.fdopen(fd, "wb") as f:
-                torch.save(checkpoint, f)
-                f.flush()
-                os.fsync(f.fileno())
-            os.replace(tmp, path)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
-
-    def load_checkpoint(self, path, map_location=None, weights_only=None) -> dict[str, Any]:
-        return load_checkpoint(path, map_location)
+        return AtomicCheckpointIO
+    raise AttributeError(f"module 'pointea.tasks.checkpoint_io' has no attribute {name!r}")
 
 
 def remove_stale_temporaries(dirpath: str | Path) -> list[Path]:

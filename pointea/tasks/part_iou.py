@@ -7,27 +7,9 @@ from collections.abc import Sequence
 import torch
 from torchmetrics import Metric
 
+from pointea.tasks.part_masks import category_part_mask, restrict_to_category
+
 __all__ = ["PartIoU", "category_part_mask", "part_ious", "restrict_to_category", "shape_ious"]
-
-
-def category_part_mask(category_parts: Sequence[Sequence[int]], num_parts: int) -> torch.Tensor:
-    """(num_categories, num_parts) bool: which global part ids belong to each category."""
-    mask = torch.zeros(len(category_parts), num_parts, dtype=torch.bool)
-    for category, parts in enumerate(category_parts):
-        mask[category, list(parts)] = True
-    return mask
-
-
-def restrict_to_category(
-    logits: torch.Tensor, category: torch.Tensor, mask: torch.Tensor
-) -> torch.Tensor:
-    """Predictions among the parts of each shape's known category.
-
-    Shapes:
-        logits: (B, N, P); category: (B,); mask: (num_categories, P) -> (B, N) int64
-    """
-    allowed = mask[category].unsqueeze(1)  # (B, 1, P)
-    return logits.masked_fill(~allowed, float("-inf")).argmax(-1)
 
 
 def part_ious(pred: torch.Tensor, target: torch.Tensor, num_parts: int) -> torch.Tensor:

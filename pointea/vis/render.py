@@ -11,10 +11,13 @@ from collections.abc import Iterator
 
 import numpy as np
 
-__all__ = ["RenderError", "depth_shade", "render_cloud"]
+__all__ = ["MAX_RENDER_POINTS", "RenderError", "depth_shade", "render_cloud", "render_subset"]
 
 BACKGROUND = (255, 255, 255)
 FRONT = (0.8, 0.6, 1.2)  # the camera's direction from the cloud: a three-quarter view
+MAX_RENDER_POINTS = 100_000
+"""Larger clouds are drawn from a random subset of this many points: a 400-pixel picture
+shows no more, and Open3D takes seconds over millions (a 2M-point predict input)."""
 
 
 class RenderError(RuntimeError):
@@ -69,6 +72,17 @@ def depth_shade(
     return (np.asarray(colors, dtype=np.float64) * factor[:, None]).round().astype(np.uint8)
 
 
+def render_subset(num_points: int, max_points: int | None, seed: int = 0) -> np.ndarray:
+    """Indices of the points drawn: all of them, or a seeded random ``max_points`` of them
+    (in their original order) when there are more. Shapes: -> (min(N, max_points),) int64"""
+    if max_points is None or num_points <= max_points:
+        return np.arange(num_points)
+    if max_points < 1:
+        raise ValueError(f"max_points must be at least 1 or None, got {max_points}")
+    chosen = np.random.default_rng(seed).choice(num_points, size=max_points, replace=False)
+    return np.sort(chosen)
+
+
 def render_cloud(
     points: np.ndarray,
     colors: np.ndarray,
@@ -77,17 +91,26 @@ def render_cloud(
     point_size: float = 5.0,
     front: tuple[float, float, float] = FRONT,
     shade: bool = True,
+    max_points: int | None = MAX_RENDER_POINTS,
+    seed: int = 0,
 ) -> np.ndarray:
     """Render points from a three-quarter view, y up, unlit: each pixel carries its point's
     colour, depth-shaded (``depth_shade``) unless ``shade=False``. The start-up messages of
     every window (GLFW finding no display, Open3D falling back to EGL) are kept off the
     terminal; they are shown if the off-screen window cannot be opened.
 
+    A cloud of more than ``max_points`` points is drawn from a random subset of that many
+    (``render_subset`` with ``seed``); ``max_points=None`` draws every point. Only the
+    picture is affected: callers keep their full clouds.
+
     Shapes:
         points: (N, 3) float; colors: (N, 3) uint8 -> image (size, size, 3) uint8
     """
     import open3d as o3d
 
+    keep = render_subset(len(points), max_points, seed)
+    if len(keep) < len(points):
+        points, colors = np.asarray(points)[keep], np.asarray(colors)[keep]
     if shade:
         colors = depth_shade(points, colors, front)
     cloud = o3d.geometry.PointCloud(
