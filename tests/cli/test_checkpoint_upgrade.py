@@ -4,6 +4,7 @@ from functools import partial
 
 import pytest
 import torch
+from tiny_networks import TINY_CLS
 
 from pointea.cli.checkpoint import load_network
 from pointea.cli.checkpoint_upgrade import main, upgrade_checkpoint
@@ -11,15 +12,7 @@ from pointea.cli.run_config import ConfigError, check_checkpoint
 from pointea.models import PointTransformerCls
 from pointea.nn import LocalSelfAttention, OffsetAttention
 
-SIZES = dict(
-    embed_channels=8,
-    stage_channels=(16, 32),
-    num_samples=(32, 16),
-    k=6,
-    fuse_channels=48,
-    head_channels=(24, 16),
-    dropout=0.5,
-)
+SIZES = {**TINY_CLS, "dropout": 0.5}
 
 
 def old_checkpoint(model, kind):
