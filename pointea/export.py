@@ -27,23 +27,34 @@ from pathlib import Path
 import torch
 from torch import nn
 
-__all__ = ["FORMATS", "example_inputs", "export_onnx", "export_torchscript"]
+__all__ = ["FORMATS", "example_inputs", "export_onnx", "export_torchscript", "input_names"]
 
 FORMATS = ("onnx", "torchscript")
 OPSET = 17
 
 
-def example_inputs(network: nn.Module, num_points: int) -> tuple[torch.Tensor, ...]:
-    """Inputs to trace with: two random clouds (and categories for a segmenter).
+def example_inputs(
+    network: nn.Module, num_points: int, batch: int = 2, seed: int = 0
+) -> tuple[torch.Tensor, ...]:
+    """Random clouds in [-1, 1]^3 the network takes (with categories for a segmenter), in the
+    order of :func:`input_names`: to trace with, or to measure the network on.
 
     Shapes:
-        -> xyz (2, num_points, 3) float32 [, category (2,) int64]
+        -> xyz (batch, num_points, 3) float32 [, category (batch,) int64]
     """
-    generator = torch.Generator().manual_seed(0)
-    xyz = torch.rand(2, num_points, 3, generator=generator) * 2 - 1
+    generator = torch.Generator().manual_seed(seed)
+    xyz = torch.rand(batch, num_points, 3, generator=generator) * 2 - 1
     if _is_segmenter(network):
-        return xyz, torch.zeros(2, dtype=torch.long)
+        return xyz, torch.randint(0, network.num_categories, (batch,), generator=generator)
     return (xyz,)
+
+
+INPUTS = {"xyz": "(B, N, 3) float32", "category": "(B,) int64"}  # every input's shape and type
+
+
+def input_names(network: nn.Module) -> list[str]:
+    """The network's inputs, as the exported graph names them (keys of ``INPUTS``)."""
+    return ["xyz", "category"] if _is_segmenter(network) else ["xyz"]
 
 
 def _is_segmenter(network: nn.Module) -> bool:
@@ -65,7 +76,7 @@ def _unchunked(network: nn.Module):
 
 
 def _names(network: nn.Module) -> tuple[list[str], dict[str, dict[int, str]]]:
-    inputs = ["xyz", "category"] if _is_segmenter(network) else ["xyz"]
+    inputs = input_names(network)
     axes = {"xyz": {0: "B", 1: "N"}, "logits": {0: "B"}}
     if _is_segmenter(network):
         axes["category"] = {0: "B"}

@@ -4,7 +4,9 @@ B clouds, N input points per cloud, M = ``num_points`` (the count the network wa
 C classes, P parts.
 
 ``TrainedModel`` holds no Hydra or Lightning state: it wraps any pointea network and the plain
-metadata a checkpoint carries. ``pointea.load_model(path)`` builds one from a checkpoint;
+metadata a checkpoint carries. Each task is one kind of it (``TrainedClassifier``,
+``TrainedSegmenter``), which owns the task's name as checkpoints record it and what its
+outputs mean; ``TrainedModel(network, metadata)`` builds the kind the metadata names. ``pointea.load_model(path)`` builds one from a checkpoint;
 ``pointea-predict`` runs files through the same methods, so resampling and carrying labels
 back to every input point have one implementation.
 """
@@ -12,7 +14,7 @@ back to every input point have one implementation.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 import torch
@@ -23,7 +25,7 @@ from pointea.data.user_clouds import normalise_cloud, resample_cloud
 from pointea.ops import knn
 from pointea.tasks.part_masks import category_part_mask, restrict_to_category
 
-__all__ = ["TrainedModel"]
+__all__ = ["TrainedClassifier", "TrainedModel", "TrainedSegmenter"]
 
 
 class TrainedModel:
@@ -32,51 +34,59 @@ class TrainedModel:
     Each cloud is prepared as the training data was: centred on its centroid and scaled into
     the unit sphere (so any units and placement work), then resampled to ``num_points``
     (a random subset, or every point plus random repeats for a smaller cloud; ``seed`` fixes
-    the choice). A segmenter's part for every input point is the part of its nearest
-    resampled point.
+    the choice). What the network's outputs become is the task's: see
+    :class:`TrainedClassifier` and :class:`TrainedSegmenter`.
 
     Args:
         network: a ``PointTransformerCls`` (``xyz -> logits``) or ``PointTransformerSeg``
             (``xyz, category -> logits``).
-        metadata: a checkpoint's ``"pointea"`` entry: ``task`` (``"cls"`` or ``"seg"``),
-            ``num_points``, ``num_classes``, ``class_names`` (for a segmenter: the category
-            names) and, for a segmenter, ``category_parts`` (the part ids of each category).
+        metadata: a checkpoint's ``"pointea"`` entry: ``task`` (the kind's ``task``),
+            ``num_points``, ``num_classes``, ``class_names`` and what the kind adds.
 
     Attributes:
         task, num_points, class_names, categories (a segmenter's category names, else None),
-        category_parts, normalisation (how clouds are prepared, in words).
+        normalisation (how clouds are prepared, in words).
 
     Shapes:
-        predict(points (N, 3) or (B, N, 3)) -> see :meth:`predict`
+        predict(points (N, 3) or (B, N, 3)) -> see the kind's ``predict``
     """
 
+    task: ClassVar[str] = ""  # the name checkpoints record for the task this kind serves
+    described_as: ClassVar[str] = ""  # the kind and its names, in words: "classifier, {n} classes"
+    needs: ClassVar[frozenset[str]] = frozenset(
+        {"task", "num_points", "num_classes", "class_names"}
+    )
     normalisation = "centred on the centroid, scaled into the unit sphere"
+    categories: list[str] | None = None
+
+    def __new__(cls, network: nn.Module, metadata: Mapping[str, Any]) -> TrainedModel:
+        if cls is TrainedModel:  # build the kind the metadata names
+            kinds = {kind.task: kind for kind in (TrainedClassifier, TrainedSegmenter)}
+            if metadata.get("task") not in kinds:
+                raise ValueError(
+                    f"metadata task must be one of {', '.join(map(repr, kinds))}, "
+                    f"got {metadata.get('task')!r}"
+                )
+            cls = kinds[metadata["task"]]
+        return super().__new__(cls)
 
     def __init__(self, network: nn.Module, metadata: Mapping[str, Any]) -> None:
-        missing = {"task", "num_points", "num_classes", "class_names"} - set(metadata)
-        if metadata.get("task") == "seg":
-            missing |= {"category_parts"} - set(metadata)
+        missing = self.needs - set(metadata)
         if missing:
             raise ValueError(f"metadata lacks {sorted(missing)}; a pointea checkpoint has them")
-        if metadata["task"] not in ("cls", "seg"):
-            raise ValueError(f"metadata task must be 'cls' or 'seg', got {metadata['task']!r}")
+        if metadata["task"] != self.task:
+            raise ValueError(
+                f"{type(self).__name__} is for task {self.task!r}, got {metadata['task']!r}"
+            )
         self.network = network.eval()
         self.metadata = dict(metadata)
-        self.task: str = metadata["task"]
         self.num_points: int = int(metadata["num_points"])
         self.class_names: list[str] = list(metadata["class_names"])
-        self.categories = self.class_names if self.task == "seg" else None
-        self.category_parts = metadata.get("category_parts")
         self.min_points: int = getattr(network, "min_points", 1)
-        if self.task == "seg":
-            self._mask = category_part_mask(self.category_parts, int(metadata["num_classes"]))
 
     def __repr__(self) -> str:
-        kind = "classifier" if self.task == "cls" else "part segmenter"
-        return (
-            f"TrainedModel({kind}, {len(self.class_names)} "
-            f"{'classes' if self.task == 'cls' else 'categories'}, num_points={self.num_points})"
-        )
+        described = self.described_as.format(n=len(self.class_names))
+        return f"TrainedModel({described}, num_points={self.num_points})"
 
     @property
     def device(self) -> torch.device:
@@ -85,21 +95,6 @@ class TrainedModel:
         return next(self.network.parameters()).device
 
     # --- the steps, shared with pointea-predict ---------------------------------------------
-
-    def category_index(self, category: str | int) -> int:
-        """A segmenter's category, by name (any case) or index."""
-        if self.task != "seg":
-            raise ValueError("category= is for part segmenters; this model is a classifier")
-        if isinstance(category, str):
-            lowered = [n.lower() for n in self.class_names]
-            if category.lower() not in lowered:
-                raise ValueError(
-                    f"unknown category {category!r}; the model knows: {', '.join(self.class_names)}"
-                )
-            return lowered.index(category.lower())
-        if not 0 <= int(category) < len(self.class_names):
-            raise ValueError(f"category index {category} out of range [0, {len(self.class_names)})")
-        return int(category)
 
     def resample(self, points: np.ndarray, seed: int = 0, source: Any = "cloud") -> np.ndarray:
         """Indices of the ``num_points`` points the network sees, for a normalised cloud.
@@ -113,30 +108,6 @@ class TrainedModel:
                 f"needs for its neighbourhoods"
             )
         return resample_cloud(points, self.num_points, seed)
-
-    @torch.no_grad()
-    def class_probabilities(self, sampled: torch.Tensor) -> torch.Tensor:
-        """Softmax over the classes for resampled, normalised clouds.
-
-        Shapes:
-            sampled: (B, num_points, 3) -> (B, C)
-        """
-        return self.network(sampled.to(self.device)).softmax(-1).cpu()
-
-    @torch.no_grad()
-    def part_labels(
-        self, points: torch.Tensor, sampled: torch.Tensor, categories: torch.Tensor
-    ) -> torch.Tensor:
-        """Every input point's part (among its category's parts), from the resampled clouds.
-
-        Shapes:
-            points: (B, N, 3); sampled: (B, num_points, 3); categories: (B,) -> (B, N) int64
-        """
-        points, sampled, categories = (t.to(self.device) for t in (points, sampled, categories))
-        logits = self.network(sampled, categories)  # (B, num_points, P)
-        sampled_parts = restrict_to_category(logits, categories, self._mask.to(self.device))
-        nearest = knn(points, sampled, 1)[..., 0]  # (B, N): the nearest resampled point
-        return sampled_parts.gather(1, nearest).cpu()
 
     # --- the one-call API ---------------------------------------------------------------------
 
@@ -156,10 +127,7 @@ class TrainedModel:
             seed: fixes the random resampling.
 
         Returns:
-            Classifier: ``{"probabilities": (C,) or (B, C) float32 array, "classes": the most
-            probable class name (a list of B names for a batch), "class_names": all C names}``.
-            Segmenter: ``{"parts": (N,) or (B, N) int64 array of global part ids, one for
-            every input point, "categories": the category name (list for a batch)}``.
+            The kind's results (see ``_results``), unbatched for an ``(N, 3)`` input.
         """
         clouds = points.detach().cpu().numpy() if torch.is_tensor(points) else np.asarray(points)
         single = clouds.ndim == 2
@@ -172,29 +140,107 @@ class TrainedModel:
         sampled = np.stack(
             [c[self.resample(c, seed, f"cloud {i}")] for i, c in enumerate(normalised)]
         )  # (B, num_points, 3)
-        sampled = torch.from_numpy(sampled)
-        if self.task == "cls":
-            if category is not None:
-                raise ValueError("category= is for part segmenters; this model is a classifier")
-            probs = self.class_probabilities(sampled).numpy()
-            names = [self.class_names[i] for i in probs.argmax(-1)]
-            return {
-                "probabilities": probs[0] if single else probs,
-                "classes": names[0] if single else names,
-                "class_names": list(self.class_names),
-            }
+        results = self._results(normalised, torch.from_numpy(sampled), category)
+        return {k: v[0] if single and k in self.batched else v for k, v in results.items()}
+
+    batched: ClassVar[frozenset[str]] = frozenset()  # result keys with one entry per cloud
+
+    def _results(self, normalised: np.ndarray, sampled: torch.Tensor, category) -> dict[str, Any]:
+        """The kind's results for a batch. Shapes: normalised (B, N, 3), sampled (B, M, 3)"""
+        raise NotImplementedError
+
+
+class TrainedClassifier(TrainedModel):
+    """A shape classifier: class probabilities for every cloud.
+
+    ``predict(points)`` returns ``{"probabilities": (C,) or (B, C) float32 array, "classes":
+    the most probable class name (a list of B names for a batch), "class_names": all C
+    names}``.
+    """
+
+    task = "cls"
+    described_as = "classifier, {n} classes"
+    batched = frozenset({"probabilities", "classes"})
+
+    @torch.no_grad()
+    def class_probabilities(self, sampled: torch.Tensor) -> torch.Tensor:
+        """Softmax over the classes for resampled, normalised clouds.
+
+        Shapes:
+            sampled: (B, num_points, 3) -> (B, C)
+        """
+        return self.network(sampled.to(self.device)).softmax(-1).cpu()
+
+    def _results(self, normalised, sampled, category):
+        if category is not None:
+            raise ValueError("category= is for part segmenters; this model is a classifier")
+        probs = self.class_probabilities(sampled).numpy()
+        return {
+            "probabilities": probs,
+            "classes": [self.class_names[i] for i in probs.argmax(-1)],
+            "class_names": list(self.class_names),
+        }
+
+
+class TrainedSegmenter(TrainedModel):
+    """A part segmenter: a part for every input point of a cloud of a given category.
+
+    The part of an input point is the part of its nearest resampled point, chosen among its
+    category's parts. ``predict(points, category)`` returns ``{"parts": (N,) or (B, N) int64
+    array of global part ids, one for every input point, "categories": the category name
+    (a list for a batch)}``. ``metadata`` adds ``category_parts`` (each category's part ids);
+    ``class_names`` are the category names.
+    """
+
+    task = "seg"
+    described_as = "part segmenter, {n} categories"
+    needs = TrainedModel.needs | {"category_parts"}
+    batched = frozenset({"parts", "categories"})
+
+    def __init__(self, network: nn.Module, metadata: Mapping[str, Any]) -> None:
+        super().__init__(network, metadata)
+        self.categories = self.class_names
+        self.category_parts = metadata["category_parts"]
+        self._mask = category_part_mask(self.category_parts, int(metadata["num_classes"]))
+
+    def category_index(self, category: str | int) -> int:
+        """A category, by name (any case) or index."""
+        if isinstance(category, str):
+            lowered = [n.lower() for n in self.class_names]
+            if category.lower() not in lowered:
+                raise ValueError(
+                    f"unknown category {category!r}; the model knows: {', '.join(self.class_names)}"
+                )
+            return lowered.index(category.lower())
+        if not 0 <= int(category) < len(self.class_names):
+            raise ValueError(f"category index {category} out of range [0, {len(self.class_names)})")
+        return int(category)
+
+    @torch.no_grad()
+    def part_labels(
+        self, points: torch.Tensor, sampled: torch.Tensor, categories: torch.Tensor
+    ) -> torch.Tensor:
+        """Every input point's part (among its category's parts), from the resampled clouds.
+
+        Shapes:
+            points: (B, N, 3); sampled: (B, num_points, 3); categories: (B,) -> (B, N) int64
+        """
+        points, sampled, categories = (t.to(self.device) for t in (points, sampled, categories))
+        logits = self.network(sampled, categories)  # (B, num_points, P)
+        sampled_parts = restrict_to_category(logits, categories, self._mask.to(self.device))
+        nearest = knn(points, sampled, 1)[..., 0]  # (B, N): the nearest resampled point
+        return sampled_parts.gather(1, nearest).cpu()
+
+    def _results(self, normalised, sampled, category):
         if category is None:
             raise ValueError(
                 f"a part segmenter needs category= (one of {', '.join(self.class_names)})"
             )
-        wanted = (
-            [category] * len(clouds)
-            if isinstance(category, str | int | np.integer)
-            else list(category)
-        )
-        if len(wanted) != len(clouds):
-            raise ValueError(f"{len(wanted)} categories given for {len(clouds)} clouds")
+        clouds = len(normalised)
+        one = isinstance(category, str | int | np.integer)
+        wanted = [category] * clouds if one else list(category)
+        if len(wanted) != clouds:
+            raise ValueError(f"{len(wanted)} categories given for {clouds} clouds")
         cats = torch.tensor([self.category_index(c) for c in wanted])
         parts = self.part_labels(torch.from_numpy(normalised), sampled, cats).numpy()
-        names = [self.class_names[int(c)] for c in cats]
-        return {"parts": parts[0] if single else parts, "categories": names[0] if single else names}
+        return {"parts": parts, "categories": [self.class_names[int(c)] for c in cats]}

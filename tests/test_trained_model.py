@@ -8,7 +8,7 @@ from tiny_networks import TINY_ATTENTION
 import pointea
 from pointea.data.user_clouds import resample_cloud
 from pointea.models import PointTransformerCls, PointTransformerSeg
-from pointea.trained_model import TrainedModel
+from pointea.trained_model import TrainedClassifier, TrainedModel, TrainedSegmenter
 
 TINY = {
     "embed_channels": 8,
@@ -117,3 +117,17 @@ def test_package_facts():
 
     assert pointea.__version__ == version("pointea")  # the installed metadata: one source
     assert pointea.TrainedModel is TrainedModel and callable(pointea.load_model)
+
+
+def test_the_metadata_task_picks_the_kind(classifier, segmenter):
+    assert type(classifier) is TrainedClassifier and type(segmenter) is TrainedSegmenter
+    assert repr(classifier) == "TrainedModel(classifier, 3 classes, num_points=48)"
+    assert repr(segmenter) == "TrainedModel(part segmenter, 2 categories, num_points=48)"
+    assert classifier.categories is None and segmenter.categories == ["Mug", "Lamp"]
+    meta = {"task": "detect", "num_points": 48, "num_classes": 3, "class_names": list("abc")}
+    with pytest.raises(ValueError, match="task must be one of 'cls', 'seg', got 'detect'"):
+        TrainedModel(classifier.network, meta)
+    seg_meta = {**segmenter.metadata}
+    del seg_meta["category_parts"]
+    with pytest.raises(ValueError, match=r"lacks \['category_parts'\]"):
+        TrainedModel(segmenter.network, seg_meta)

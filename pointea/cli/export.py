@@ -22,7 +22,7 @@ from omegaconf import MISSING, DictConfig
 
 from pointea.cli.checkpoint import load_network
 from pointea.cli.run_config import ConfigError, exit_on_user_error
-from pointea.export import FORMATS, export_onnx, export_torchscript
+from pointea.export import FORMATS, INPUTS, export_onnx, export_torchscript, input_names
 
 __all__ = ["ExportConfig", "export", "main"]
 
@@ -51,7 +51,7 @@ def export(cfg: DictConfig) -> Path:
         )
     write = export_onnx if cfg.format == "onnx" else export_torchscript
     path = write(network, cfg.output, num_points=num_points)
-    inputs = "xyz (B, N, 3) float32" + (", category (B,) int64" if meta["task"] == "seg" else "")
+    inputs = ", ".join(f"{name} {INPUTS[name]}" for name in input_names(network))
     print(f"{cfg.ckpt_path} -> {path} ({cfg.format}; inputs: {inputs}; output: logits)")
     return path
 

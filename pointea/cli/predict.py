@@ -20,22 +20,17 @@ from pathlib import Path
 from typing import Any
 
 import hydra
-import numpy as np
-import torch
 from omegaconf import DictConfig
 
 from pointea.cli.checkpoint import load_model
 from pointea.cli.config_checks import check_predict_values
+from pointea.cli.file_predictions import file_predictions
 from pointea.cli.outputs import write_json
 from pointea.cli.run_config import ConfigError, exit_on_user_error
 from pointea.configs import CONFIG_DIR
 from pointea.data import DatasetError
 from pointea.data.user_clouds import normalise_cloud
-from pointea.trained_model import TrainedModel
-from pointea.vis import label_colors
-from pointea.vis.figures import captioned_row, save_png
-from pointea.vis.point_files import read_points, write_labeled_ply
-from pointea.vis.render import render_cloud
+from pointea.vis.point_files import read_points
 
 __all__ = ["main", "predict"]
 
@@ -129,91 +124,6 @@ def _merged(out: Path, results: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return kept + results
 
 
-def _category_index(name: str, names: list[str], source: str) -> int:
-    lowered = [n.lower() for n in names]
-    if name.lower() not in lowered:
-        raise ConfigError(
-            f"unknown category {name!r} ({source}); the checkpoint knows: {', '.join(names)}"
-        )
-    return lowered.index(name.lower())
-
-
-class Predictor:
-    """Files through a loaded :class:`~pointea.trained_model.TrainedModel`, whose methods do
-    the resampling and carry labels back (one implementation with ``pointea.load_model``)."""
-
-    def __init__(self, cfg: DictConfig) -> None:
-        self.model = load_model(cfg.ckpt_path)
-        self.seed, self.mesh_points = cfg.seed, cfg.mesh_points
-        self.category = self.classifier = None
-        if self.model.task == "seg":
-            names = self.model.class_names
-            if cfg.category:
-                self.category = _category_index(cfg.category, names, "category=")
-            elif cfg.cls_ckpt_path:
-                self.classifier = load_model(cfg.cls_ckpt_path)
-                if self.classifier.task != "cls":
-                    raise ConfigError(
-                        f"{cfg.cls_ckpt_path} is a task={self.classifier.task} checkpoint; "
-                        f"a task=cls checkpoint is needed here"
-                    )
-                known = {n.lower() for n in names}
-                self.cls_to_category = {
-                    i: _category_index(n, names, "")
-                    for i, n in enumerate(self.classifier.class_names)
-                    if n.lower() in known
-                }
-                if not self.cls_to_category:
-                    raise ConfigError(
-                        f"{cfg.cls_ckpt_path}: none of its classes is a category of {cfg.ckpt_path}"
-                    )
-            else:
-                raise ConfigError(
-                    f"{cfg.ckpt_path} is a part segmenter: give category=NAME or cls_ckpt_path=CKPT"
-                )
-
-    def _sampled(self, model: TrainedModel, points: np.ndarray, source: Path) -> torch.Tensor:
-        """The resampled cloud the network sees. Shapes: (N, 3) -> (1, num_points, 3)"""
-        return torch.from_numpy(points[model.resample(points, self.seed, source)]).unsqueeze(0)
-
-    def __call__(self, path: Path, out: Path) -> dict[str, Any]:
-        raw = read_points(path, mesh_points=self.mesh_points, seed=self.seed)
-        points = normalise_cloud(raw, path)
-        xyz = self._sampled(self.model, points, path)
-        names = self.model.class_names
-        if self.model.task == "cls":
-            probs = self.model.class_probabilities(xyz)[0]
-            top = probs.topk(min(5, len(probs)))
-            top5 = [
-                {"class": names[int(i)], "probability": round(float(p), 6)}
-                for p, i in zip(top.values, top.indices, strict=True)
-            ]
-            print(f"{path}: " + ", ".join(f"{t['class']} {t['probability']:.3f}" for t in top5))
-            return {"file": str(path), "task": "cls", "points": len(raw), "top5": top5}
-        category, how = self.category, "given"
-        if category is None:
-            cls_xyz = self._sampled(self.classifier, points, path)
-            probs = self.classifier.class_probabilities(cls_xyz)[0]
-            best = max(self.cls_to_category, key=lambda i: float(probs[i]))
-            category, how = self.cls_to_category[best], f"classifier ({float(probs[best]):.3f})"
-        cat = torch.tensor([category])
-        parts = self.model.part_labels(torch.from_numpy(points).unsqueeze(0), xyz, cat)[0].numpy()
-        colors = label_colors(parts)
-        # Named after the whole file name: a.ply and a.npy must not overwrite each other.
-        ply = write_labeled_ply(out / f"{path.name}.parts.ply", raw, colors, parts)
-        image = render_cloud(points, colors)
-        png = save_png(
-            captioned_row([image], [f"{names[category]} ({how})"], title=path.name),
-            out / f"{path.name}.parts.png",
-        )
-        counts = {
-            int(p): int(c) for p, c in zip(*np.unique(parts, return_counts=True), strict=True)
-        }
-        print(f"{path}: {names[category]} ({how}), parts {counts} -> {ply}")
-        return {"file": str(path), "task": "seg", "points": len(raw), "category": names[category],
-                "category_from": how, "part_counts": counts, "ply": str(ply), "png": str(png)}  # fmt: skip
-
-
 def predict(cfg: DictConfig) -> list[dict[str, Any]]:
     """Predict every input file; failures are recorded and reported, never fatal for the rest.
 
@@ -234,14 +144,15 @@ def predict(cfg: DictConfig) -> list[dict[str, Any]]:
             f"remove them, or pass merge=true to add this run's results to them"
         )
     inputs = _inputs(Path(cfg.input))
-    predictor = Predictor(cfg)
+    predict_file = file_predictions(load_model(cfg.ckpt_path), cfg)
     out.mkdir(parents=True, exist_ok=True)
     results = []
     for path, problem in inputs:
         try:
             if problem is not None:
                 raise DatasetError(f"{path}: {problem}")
-            result = predictor(path, out)
+            raw = read_points(path, mesh_points=cfg.mesh_points, seed=cfg.seed)
+            result = predict_file(path, raw, normalise_cloud(raw, path), out)
         except (DatasetError, OSError) as err:  # reported and recorded; the rest go on
             print(f"skipped: {err}", file=sys.stderr)
             result = {"file": str(path), "error": str(err)}

@@ -29,8 +29,6 @@ from pointea.cli.sweep import Run, read_sweep
 
 __all__ = ["ReportError", "main", "summarise", "write_report"]
 
-PRIMARY = {"cls": "test/oa", "seg": "test/instance_miou"}
-MONITOR = {"cls": "val/oa", "seg": "val/instance_miou"}
 ORDER = ("external", "multihead_external", "offset", "local")  # the table's row order
 
 
@@ -75,6 +73,7 @@ def summarise(runs: Sequence[Run]) -> dict[str, Any]:
             "kinds on one task and one dataset; pass a sweep folder that holds only those"
         )
     task = complete[0].task if complete else None
+    monitor = complete[0].monitor if complete else None
     groups: dict[str, Any] = {}
     for kind in sorted({r.attention for r in complete}, key=_kind_key):
         members = [r for r in complete if r.attention == kind]
@@ -95,7 +94,8 @@ def summarise(runs: Sequence[Run]) -> dict[str, Any]:
         }
     return {
         "task": task,
-        "primary_metric": PRIMARY.get(task or "", None),
+        "monitor": monitor,  # the validation metric; its test counterpart heads the table
+        "primary_metric": monitor.replace("val/", "test/", 1) if monitor else None,
         "groups": groups,
         "incomplete": incomplete,
         "total_runs": len(runs),
@@ -111,14 +111,12 @@ def add_costs(summary: dict[str, Any], runs: Sequence[Run], device: str = "cpu")
     """Parameters, FLOPs and inference throughput per kind, from one complete run's config."""
     for kind, group in summary["groups"].items():
         run = next(r for r in runs if r.problem is None and r.attention == kind)
-        data, task = run.config["data"], run.task
+        data = run.config["data"]
         group.update(
             network_cost(
                 run.config["model"],
-                task=task,
                 num_points=int(data["num_points"]),
                 batch_size=int(data.get("eval_batch_size") or data["batch_size"]),
-                num_categories=int(data.get("num_categories") or 0),
                 device=device,
             )
         )
@@ -213,8 +211,9 @@ def write_report(sweep: Path, *, measure: bool = True, device: str = "cpu") -> l
         (sweep / "plots").mkdir(exist_ok=True)
         plots.append(plot_accuracy_vs_cost(summary, sweep / "plots" / "accuracy_vs_cost.png"))
         complete = [r for r in runs if r.problem is None]
-        metric = MONITOR[summary["task"]] if summary["task"] in MONITOR else None
-        plots.append(plot_study_curves(complete, metric, sweep / "plots" / "training_curves.png"))
+        plots.append(
+            plot_study_curves(complete, summary["monitor"], sweep / "plots" / "training_curves.png")
+        )
     write_json(sweep / "report.json", summary)
     (sweep / "report.md").write_text(markdown(summary, sweep, plots))
     return [sweep / "report.md", sweep / "report.json", *plots]

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from hydra.utils import get_class
 from omegaconf import OmegaConf
 
 from pointea.cli.attention_config import attention_kind
@@ -58,6 +59,15 @@ class Run:
     @property
     def task(self) -> str:
         return str(self.config.get("task", {}).get("name", "?"))
+
+    @property
+    def monitor(self) -> str | None:
+        """The validation metric its best checkpoint was chosen by: its task's ``monitor``."""
+        target = self.config.get("task", {}).get("module", {}).get("_target_")
+        try:
+            return get_class(target).monitor if target else None
+        except (ImportError, AttributeError):
+            return None
 
     @property
     def selection(self) -> str:

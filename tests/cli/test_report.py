@@ -12,13 +12,16 @@ from pointea.cli.report import ReportError, main, summarise
 from pointea.cli.sweep import read_sweep
 
 
+MODULES = {"cls": "pointea.tasks.ClassificationTask", "seg": "pointea.tasks.SegmentationTask"}
+
+
 def fake_run(folder, attention, seed, metrics=None, *, task="cls", select_on_test=False,
              epochs=None, checkpoint="checkpoints/best-epoch003.ckpt"):  # fmt: skip
     """A run folder as train.py leaves it: config.yaml, csv/metrics.csv, metrics.json."""
     folder.mkdir(parents=True)
     config = {
         "seed": seed,
-        "task": {"name": task},
+        "task": {"name": task, "module": {"_target_": MODULES[task]}},
         "model": {"attention": attention_node(attention)},
         "data": {"root": "/data/synthetic_cls", "select_on_test": select_on_test},
     }
@@ -130,7 +133,7 @@ def test_network_cost_counts_a_hand_checkable_network():
     from pointea.cli.cost import network_cost
 
     linear = {"_target_": "torch.nn.Linear", "in_features": 3, "out_features": 5}
-    cost = network_cost(linear, task="cls", num_points=7, batch_size=2, repeats=1)
+    cost = network_cost(linear, num_points=7, batch_size=2, repeats=1)
     assert cost["parameters"] == 3 * 5 + 5
     assert cost["flops_per_cloud"] == 2 * 7 * 3 * 5  # one multiply-add per weight per point
     assert cost["inference_clouds_per_second"] > 0

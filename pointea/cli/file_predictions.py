@@ -1,0 +1,132 @@
+"""What ``predict`` does with one file, per kind of trained model: a classifier prints and
+records its top-5 classes; a part segmenter writes a coloured PLY and a PNG of every input
+point's part. ``predict`` picks the one whose ``serves`` is the loaded model's kind."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import torch
+from omegaconf import DictConfig
+
+from pointea.cli.checkpoint import load_model
+from pointea.cli.run_config import ConfigError
+from pointea.trained_model import TrainedClassifier, TrainedModel, TrainedSegmenter
+from pointea.vis import label_colors
+from pointea.vis.figures import captioned_row, save_png
+from pointea.vis.point_files import write_labeled_ply
+from pointea.vis.render import render_cloud
+
+__all__ = ["ClassPredictions", "PartPredictions", "file_predictions"]
+
+
+def _sampled(model: TrainedModel, points: np.ndarray, seed: int, source: Path) -> torch.Tensor:
+    """The resampled cloud a model sees. Shapes: (N, 3) -> (1, num_points, 3)"""
+    return torch.from_numpy(points[model.resample(points, seed, source)]).unsqueeze(0)
+
+
+def _category_index(name: str, names: list[str], source: str) -> int:
+    lowered = [n.lower() for n in names]
+    if name.lower() not in lowered:
+        raise ConfigError(
+            f"unknown category {name!r} ({source}); the checkpoint knows: {', '.join(names)}"
+        )
+    return lowered.index(name.lower())
+
+
+class ClassPredictions:
+    """The top-5 classes of each file's cloud, printed and recorded."""
+
+    serves = TrainedClassifier
+
+    def __init__(self, model: TrainedClassifier, cfg: DictConfig) -> None:
+        self.model, self.seed = model, cfg.seed
+
+    def __call__(self, path: Path, raw: np.ndarray, points: np.ndarray, out: Path) -> dict:
+        """``raw``: the file's points (N, 3); ``points``: normalised. Returns the record."""
+        probs = self.model.class_probabilities(_sampled(self.model, points, self.seed, path))[0]
+        top = probs.topk(min(5, len(probs)))
+        top5 = [
+            {"class": self.model.class_names[int(i)], "probability": round(float(p), 6)}
+            for p, i in zip(top.values, top.indices, strict=True)
+        ]
+        print(f"{path}: " + ", ".join(f"{t['class']} {t['probability']:.3f}" for t in top5))
+        return {"file": str(path), "task": self.model.task, "points": len(raw), "top5": top5}
+
+
+class PartPredictions:
+    """Every point's part, written as a coloured PLY (all input points) and a PNG.
+
+    The category is ``category=`` or, with ``cls_ckpt_path=``, the most probable of a
+    classifier's classes that are categories of the segmenter.
+    """
+
+    serves = TrainedSegmenter
+
+    def __init__(self, model: TrainedSegmenter, cfg: DictConfig) -> None:
+        self.model, self.seed = model, cfg.seed
+        names = model.class_names
+        self.category = self.classifier = None
+        if cfg.category:
+            self.category = _category_index(cfg.category, names, "category=")
+        elif cfg.cls_ckpt_path:
+            self.classifier = load_model(cfg.cls_ckpt_path)
+            if not isinstance(self.classifier, TrainedClassifier):
+                raise ConfigError(
+                    f"{cfg.cls_ckpt_path} is a task={self.classifier.task} checkpoint; "
+                    f"a task={TrainedClassifier.task} checkpoint is needed here"
+                )
+            known = {n.lower() for n in names}
+            self.cls_to_category = {
+                i: _category_index(n, names, "")
+                for i, n in enumerate(self.classifier.class_names)
+                if n.lower() in known
+            }
+            if not self.cls_to_category:
+                raise ConfigError(
+                    f"{cfg.cls_ckpt_path}: none of its classes is a category of {cfg.ckpt_path}"
+                )
+        else:
+            raise ConfigError(
+                f"{cfg.ckpt_path} is a part segmenter: give category=NAME or cls_ckpt_path=CKPT"
+            )
+
+    def _category(self, points: np.ndarray, path: Path) -> tuple[int, str]:
+        """The category's index and how it was chosen."""
+        if self.classifier is None:
+            return self.category, "given"
+        cloud = _sampled(self.classifier, points, self.seed, path)
+        probs = self.classifier.class_probabilities(cloud)[0]
+        best = max(self.cls_to_category, key=lambda i: float(probs[i]))
+        return self.cls_to_category[best], f"classifier ({float(probs[best]):.3f})"
+
+    def __call__(self, path: Path, raw: np.ndarray, points: np.ndarray, out: Path) -> dict:
+        """``raw``: the file's points (N, 3); ``points``: normalised. Returns the record."""
+        category, how = self._category(points, path)
+        name = self.model.class_names[category]
+        sampled = _sampled(self.model, points, self.seed, path)
+        cloud = torch.from_numpy(points).unsqueeze(0)
+        parts = self.model.part_labels(cloud, sampled, torch.tensor([category]))[0].numpy()
+        colors = label_colors(parts)
+        # Named after the whole file name: a.ply and a.npy must not overwrite each other.
+        ply = write_labeled_ply(out / f"{path.name}.parts.ply", raw, colors, parts)
+        image = render_cloud(points, colors)
+        png = save_png(
+            captioned_row([image], [f"{name} ({how})"], title=path.name),
+            out / f"{path.name}.parts.png",
+        )
+        counts = {
+            int(p): int(c) for p, c in zip(*np.unique(parts, return_counts=True), strict=True)
+        }
+        print(f"{path}: {name} ({how}), parts {counts} -> {ply}")
+        return {"file": str(path), "task": self.model.task, "points": len(raw), "category": name,
+                "category_from": how, "part_counts": counts, "ply": str(ply), "png": str(png)}  # fmt: skip
+
+
+def file_predictions(model: TrainedModel, cfg: DictConfig) -> ClassPredictions | PartPredictions:
+    """The per-file flow for the model's kind."""
+    for kind in (ClassPredictions, PartPredictions):
+        if isinstance(model, kind.serves):
+            return kind(model, cfg)
+    raise ConfigError(f"predict has no per-file flow for {model!r}")
