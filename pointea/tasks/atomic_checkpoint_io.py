@@ -40,6 +40,12 @@ class AtomicCheckpointIO(TorchCheckpointIO):
                 f.flush()
                 os.fsync(f.fileno())
             os.replace(tmp, path)
+        except OSError as err:
+            Path(tmp).unlink(missing_ok=True)
+            if err.filename:
+                raise
+            # torch.save wrote to a file object, so a full disk's error names no file
+            raise OSError(err.errno, err.strerror, str(path)) from err
         except BaseException:
             Path(tmp).unlink(missing_ok=True)
             raise

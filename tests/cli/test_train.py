@@ -1,5 +1,6 @@
 """train.py end to end on tiny configs: outputs, checkpoints, resume, refusals."""
 
+import errno
 import json
 import os
 import shutil
@@ -11,7 +12,7 @@ import pytorch_lightning as pl
 import torch
 from cli_helpers import ROOT, compose_train, tiny_overrides
 
-from pointea.cli.run_config import ConfigError
+from pointea.cli.run_config import ConfigError, exit_on_user_error
 from pointea.cli.train import run
 from pointea.tasks.checkpoint_io import AtomicCheckpointIO, load_checkpoint
 
@@ -178,6 +179,24 @@ def test_interrupted_save_keeps_the_last_good_checkpoint(tmp_path, monkeypatch):
     with pytest.raises(KeyboardInterrupt):
         io.save_checkpoint({"step": torch.tensor(2)}, path)
     monkeypatch.undo()
+    assert int(load_checkpoint(path)["step"]) == 1
+    assert [p.name for p in tmp_path.iterdir()] == ["last.ckpt"]
+
+
+def test_a_full_disk_during_a_save_names_the_checkpoint(tmp_path, monkeypatch, capsys):
+    io = AtomicCheckpointIO()
+    path = tmp_path / "last.ckpt"
+    io.save_checkpoint({"step": torch.tensor(1)}, path)
+
+    def full_disk(obj, f):
+        f.write(b"partial bytes")
+        raise OSError(errno.ENOSPC, "No space left on device")  # as a file object reports it
+
+    monkeypatch.setattr(torch, "save", full_disk)
+    with pytest.raises(SystemExit):
+        exit_on_user_error(lambda: io.save_checkpoint({"step": torch.tensor(2)}, path))
+    monkeypatch.undo()
+    assert capsys.readouterr().err == f"error: {path}: No space left on device\n"
     assert int(load_checkpoint(path)["step"]) == 1
     assert [p.name for p in tmp_path.iterdir()] == ["last.ckpt"]
 
