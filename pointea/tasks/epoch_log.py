@@ -13,6 +13,9 @@ class EpochLog(pl.Callback):
     """Prints ``epoch E (S s): name=value ...`` once per epoch, after its validation (rank
     zero only). Lightning's ``_step``/``_epoch`` copies of a metric are left out."""
 
+    def __init__(self) -> None:
+        self.start = time.perf_counter()  # until the first epoch starts (a callback used alone)
+
     def on_train_epoch_start(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
         self.start = time.perf_counter()
 
