@@ -80,10 +80,19 @@ def visualize(cfg: DictConfig) -> Path:
 
     sheet = contact_sheet([np.asarray(Image.open(p).convert("RGB")) for p in pictures], columns=4)
     save_png(sheet, out / "contact_sheet.png")
+    _remove_earlier_shapes(out, count)
     print(f"wrote {len(pictures)} pictures, PLY files and contact_sheet.png to {out}")
     if cfg.show:
         show_clouds(shown, title=f"pointea: {Path(cfg.ckpt_path).name}")
     return out
+
+
+def _remove_earlier_shapes(out: Path, count: int) -> None:
+    """An earlier visualize into ``out`` that drew more shapes left ``shape_NNN.*`` files this
+    one did not redraw: remove them, so the folder shows only this contact sheet's shapes."""
+    for path in out.glob("shape_[0-9][0-9][0-9]*"):
+        if path.is_file() and int(path.name[6:9]) >= count:
+            path.unlink()
 
 
 @hydra.main(version_base="1.3", config_path=str(CONFIG_DIR), config_name="visualize")

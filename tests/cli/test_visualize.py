@@ -81,6 +81,18 @@ def test_classification_pictures(trained_cls, data_root, tmp_path):
     assert (sheet != 255).any(axis=-1).mean() > 0.01
 
 
+def test_a_smaller_redraw_leaves_only_its_own_shapes(trained_cls, data_root, tmp_path):
+    run_dir, _ = trained_cls
+    out = tmp_path / "vis"
+    visualize(visualize_cfg(run_dir, "synthetic_cls", data_root / "cls", out))
+    (out / "notes.txt").write_text("the user's own file")
+    visualize(visualize_cfg(run_dir, "synthetic_cls", data_root / "cls", out, "num_shapes=2"))
+    assert sorted(p.name for p in out.iterdir()) == [
+        "contact_sheet.png", "notes.txt", "shape_000.png", "shape_000_pred.ply",
+        "shape_001.png", "shape_001_pred.ply",
+    ]  # fmt: skip
+
+
 def test_show_without_a_display_says_so(trained_cls, data_root, tmp_path, monkeypatch):
     monkeypatch.delenv("DISPLAY", raising=False)
     monkeypatch.delenv("WAYLAND_DISPLAY", raising=False)
