@@ -7,19 +7,12 @@
 
 from __future__ import annotations
 
-from typing import Any
+from pointea.lazy_exports import lazy_exports
 
 __version__ = "0.1.0"
 __all__ = ["TrainedModel", "__version__", "load_model"]
 
 
-def __getattr__(name: str) -> Any:
-    if name == "load_model":
-        from pointea.cli.checkpoint import load_model
-
-        return load_model
-    if name == "TrainedModel":
-        from pointea.trained_model import TrainedModel
-
-        return TrainedModel
-    raise AttributeError(f"module 'pointea' has no attribute {name!r}")
+__getattr__ = lazy_exports(
+    __name__, {"load_model": "pointea.cli.checkpoint", "TrainedModel": "pointea.trained_model"}
+)

@@ -6,8 +6,7 @@ The exports are imported on first use, so that ``from pointea.data import Datase
 
 from __future__ import annotations
 
-from importlib import import_module
-from typing import Any
+from pointea.lazy_exports import lazy_exports
 
 __all__ = [
     "DatasetError",
@@ -29,8 +28,4 @@ _MODULES = {
     "ensure_synthetic": "pointea.data.synthetic",
 }
 
-
-def __getattr__(name: str) -> Any:
-    if name in _MODULES:
-        return getattr(import_module(_MODULES[name]), name)
-    raise AttributeError(f"module 'pointea.data' has no attribute {name!r}")
+__getattr__ = lazy_exports(__name__, _MODULES)

@@ -6,8 +6,7 @@ The exports are imported on first use, so that the Lightning-free helpers here
 
 from __future__ import annotations
 
-from importlib import import_module
-from typing import Any
+from pointea.lazy_exports import lazy_exports
 
 __all__ = ["ClassAccuracy", "ClassificationTask", "EpochLog", "PartIoU", "SegmentationTask"]
 
@@ -19,8 +18,4 @@ _MODULES = {
     "SegmentationTask": "pointea.tasks.segmentation",
 }
 
-
-def __getattr__(name: str) -> Any:
-    if name in _MODULES:
-        return getattr(import_module(_MODULES[name]), name)
-    raise AttributeError(f"module 'pointea.tasks' has no attribute {name!r}")
+__getattr__ = lazy_exports(__name__, _MODULES)

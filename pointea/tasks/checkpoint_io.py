@@ -7,6 +7,8 @@ from typing import TYPE_CHECKING, Any
 
 import torch
 
+from pointea.lazy_exports import lazy_exports
+
 if TYPE_CHECKING:  # imported on first use, see __getattr__
     from pointea.tasks.atomic_checkpoint_io import AtomicCheckpointIO
 
@@ -20,14 +22,9 @@ class CheckpointError(ValueError):
     """A file that cannot be loaded as a checkpoint safely; the message names it."""
 
 
-def __getattr__(name: str) -> Any:
-    # AtomicCheckpointIO is a Lightning plugin: imported on first use, so that loading a
-    # checkpoint (pointea.cli.predict, pointea.load_model) does not import Lightning.
-    if name == "AtomicCheckpointIO":
-        from pointea.tasks.atomic_checkpoint_io import AtomicCheckpointIO
-
-        return AtomicCheckpointIO
-    raise AttributeError(f"module 'pointea.tasks.checkpoint_io' has no attribute {name!r}")
+# AtomicCheckpointIO is a Lightning plugin: imported on first use, so that loading a
+# checkpoint (pointea.cli.predict, pointea.load_model) does not import Lightning.
+__getattr__ = lazy_exports(__name__, {"AtomicCheckpointIO": "pointea.tasks.atomic_checkpoint_io"})
 
 
 def remove_stale_temporaries(dirpath: str | Path) -> list[Path]:
