@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import torch
 
+from pointea.ops.eager_only import eager_only
+
 __all__ = ["farthest_point_sample"]
 
 
 # A loop over the samples: torch.compile would unroll it, so it stays eager.
-@torch.compiler.disable
+@eager_only
 @torch.no_grad()
 def farthest_point_sample(
     xyz: torch.Tensor,
