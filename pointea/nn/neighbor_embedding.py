@@ -92,4 +92,5 @@ class NeighborEmbedding(nn.Module):
         Shapes:
             h1: (B, M, K, C') -> (B, M, C')
         """
-        return self.second.normalise_max(self.second.linear(h1), dim=2)
+        # The linear's fresh output is read by nothing else: its gradient may reuse it.
+        return self.second.normalise_max(self.second.linear(h1), dim=2, overwrite=True)
