@@ -83,7 +83,9 @@ class _PooledBatchNormAct(torch.autograd.Function):
                 sum_g, sum_g_xhat = sums.chunk(2)
             coef = -scale * invstd * sum_g_xhat / ctx.count  # multiplies (z - mean)
             offset = -scale * sum_g / ctx.count - coef * mean
-            if ctx.overwrite:  # z is dead after this backward: no fresh (*, K, *, C) block
+            # z is dead after this backward: no fresh (*, K, *, C) block (unless the
+            # gradient needs a wider dtype than z's, as under bf16 autocast).
+            if ctx.overwrite and torch.result_type(z, coef) == z.dtype:
                 grad_z = z.mul_(coef).add_(offset)
             else:
                 grad_z = torch.addcmul(offset, z, coef)

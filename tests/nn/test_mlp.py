@@ -119,3 +119,18 @@ def test_overwrite_gives_the_same_gradients_and_guards_a_second_backward(act):
         torch.testing.assert_close(a.grad, b.grad)
     with pytest.raises(RuntimeError, match="inplace"):
         (out_fast * weights).sum().backward()
+
+
+def test_overwrite_under_bf16_autocast_matches_a_fresh_gradient():
+    """Under bf16 autocast the gradient is float32 and z bfloat16: no overwrite there, the
+    same gradients as without the flag."""
+    grads = []
+    for overwrite in (False, True):
+        torch.manual_seed(5)
+        layer = LinearBNAct(4, 6)
+        x = torch.randn(2, 5, 7, 4, requires_grad=True)
+        with torch.autocast("cpu", dtype=torch.bfloat16):
+            out = layer.normalise_max(layer.linear(x), dim=2, overwrite=overwrite)
+        out.float().sum().backward()
+        grads.append((x.grad, layer.linear.weight.grad))
+    torch.testing.assert_close(grads[0], grads[1], rtol=0, atol=0)
