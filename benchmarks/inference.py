@@ -19,6 +19,7 @@ import torch
 from _port import best_seconds, port_and_pointea, port_style_segmenter
 
 from pointea.models import PointTransformerSeg
+from pointea.ops.allocator import keep_freed_memory
 
 
 def throughput(model, inputs, batch: int, repeats: int) -> float:
@@ -59,9 +60,16 @@ def main() -> None:
     parser.add_argument("--batch", type=int, default=32)
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--no-compile", action="store_true")
+    parser.add_argument(
+        "--keep-freed-memory",
+        action="store_true",
+        help="glibc keeps freed memory for reuse (pointea.ops.allocator), for the whole "
+        "process: the port and pointea alike",
+    )
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--out", type=Path, default=Path(__file__).parent / "results")
     args = parser.parse_args()
+    kept = keep_freed_memory() if args.keep_freed_memory else False
     cls_points, seg_points, samples = 1024, 2048, (512, 256)
     if args.quick:
         args.batch, args.repeats, args.no_compile = 2, 1, True
@@ -69,7 +77,7 @@ def main() -> None:
     torch.manual_seed(0)
     port, port_cls, ours_cls = port_and_pointea(samples)
     device = torch.device(args.device)
-    result = {"device": args.device, "batch": args.batch, "threads": torch.get_num_threads()}
+    result = {"device": args.device, "batch": args.batch, "threads": torch.get_num_threads(), "keep_freed_memory": kept}  # fmt: skip
     cls_inputs = (torch.randn(args.batch, cls_points, 3, device=device),)
     compare("cls", port_cls.to(device).eval(), ours_cls.to(device).eval(), cls_inputs, args, result)
     ours_seg = PointTransformerSeg(50, 16).eval()

@@ -24,6 +24,8 @@ import torch.nn.functional as F
 from _port import best_seconds, port_and_pointea
 from torch.utils.flop_counter import FlopCounterMode
 
+from pointea.ops.allocator import keep_freed_memory
+
 
 def matmul_peak_gflops(size: int, repeats: int = 5, device: str = "cpu") -> float:
     """Best fp32 GFLOP/s of a (size x size) @ (size x size) matmul on this machine."""
@@ -59,9 +61,16 @@ def main() -> None:
     parser.add_argument("--points", type=int, default=1024)
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--no-compile", action="store_true")
+    parser.add_argument(
+        "--keep-freed-memory",
+        action="store_true",
+        help="glibc keeps freed memory for reuse (pointea.ops.allocator), for the whole "
+        "process: the port and pointea alike",
+    )
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--out", type=Path, default=Path(__file__).parent / "results")
     args = parser.parse_args()
+    kept = keep_freed_memory() if args.keep_freed_memory else False
     samples = (512, 256)
     if args.quick:
         args.batch, args.points, args.repeats, args.no_compile, samples = 2, 256, 1, True, (64, 32)
@@ -83,7 +92,7 @@ def main() -> None:
         compiled.compile()
         variants["pointea+compile"] = compiled
     result = {"device": args.device, "batch": args.batch, "points": args.points, "threads": torch.get_num_threads(),
-              "cpus": os.cpu_count(), "max_logit_difference_eval": difference}  # fmt: skip
+              "cpus": os.cpu_count(), "max_logit_difference_eval": difference, "keep_freed_memory": kept}  # fmt: skip
     peak = matmul_peak_gflops(256 if args.quick else 2048, device=args.device)
     result["matmul_peak_gflops"] = round(peak, 1)
     for name, model in variants.items():

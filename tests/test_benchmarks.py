@@ -11,8 +11,8 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def run_quick(script: str, out: Path) -> None:
-    cmd = [sys.executable, str(ROOT / "benchmarks" / script), "--quick", "--out", str(out)]
+def run_quick(script: str, out: Path, *extra: str) -> None:
+    cmd = [sys.executable, str(ROOT / "benchmarks" / script), "--quick", "--out", str(out), *extra]
     env = {**os.environ, "PYTHONPATH": str(ROOT)}  # this checkout's pointea, not an install's
     done = subprocess.run(cmd, capture_output=True, text=True, cwd=ROOT, env=env)
     assert done.returncode == 0, done.stderr[-2000:]
@@ -46,9 +46,11 @@ needs_port = pytest.mark.skipif(
 
 
 @needs_port
-def test_train_step_quick(tmp_path):
-    run_quick("train_step.py", tmp_path)
+@pytest.mark.parametrize("extra", [(), ("--keep-freed-memory",)])
+def test_train_step_quick(tmp_path, extra):
+    run_quick("train_step.py", tmp_path, *extra)
     result = json.loads((tmp_path / "train_step.json").read_text())
+    assert result["keep_freed_memory"] is (sys.platform.startswith("linux") and bool(extra))
     assert result["max_logit_difference_eval"] < 1e-4  # same weights, same maths
     assert result["port_step_s"] > 0 and result["pointea_speedup"] > 0
 

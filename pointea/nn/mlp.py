@@ -67,7 +67,7 @@ class LinearBNAct(nn.Module):
             scale, shift = scale * norm.weight, shift * norm.weight + norm.bias
         return scale, shift
 
-    def normalise_max(self, h: torch.Tensor, dim: int) -> torch.Tensor:
+    def normalise_max(self, h: torch.Tensor, dim: int, *, overwrite: bool = False) -> torch.Tensor:
         """``act(BN(h)).amax(dim)``, computed without normalising every element of ``h``.
 
         BatchNorm is a per-channel affine map ``scale * h + shift`` (statistics taken over
@@ -75,8 +75,13 @@ class LinearBNAct(nn.Module):
         so the max over ``dim`` commutes with both: it is ``act(scale * max + shift)``
         where ``scale >= 0`` and ``act(scale * min + shift)`` where ``scale < 0``. Only the
         reduced tensor is normalised and activated, forward and backward.
+        ``overwrite=True``: ``h`` is the caller's scratch, reused for its own gradient
+        (see :func:`pooled_batch_norm_act`).
 
         Shapes:
             h: (*, K, ..., C) -> h with ``dim`` removed
         """
-        return pooled_batch_norm_act(h, dim, self.norm, _NEGATIVE_SLOPES[self.act_name])
+
+        return pooled_batch_norm_act(
+            h, dim, self.norm, _NEGATIVE_SLOPES[self.act_name], overwrite=overwrite
+        )

@@ -55,6 +55,7 @@ class _PooledBatchNormAct(torch.autograd.Function):
         batch_stats: bool,
         count: int,
         group,
+        overwrite: bool,
     ):
         scale = weight * invstd
         shift = bias - mean * scale
@@ -62,7 +63,7 @@ class _PooledBatchNormAct(torch.autograd.Function):
         pre = extreme * scale + shift
         ctx.save_for_backward(z, index, extreme, pre, weight, mean, invstd)
         ctx.dim, ctx.negative_slope, ctx.batch_stats = dim, negative_slope, batch_stats
-        ctx.count, ctx.group = count, group
+        ctx.count, ctx.group, ctx.overwrite = count, group, overwrite
         return F.leaky_relu(pre, negative_slope)
 
     @staticmethod
@@ -82,11 +83,16 @@ class _PooledBatchNormAct(torch.autograd.Function):
                 sum_g, sum_g_xhat = sums.chunk(2)
             coef = -scale * invstd * sum_g_xhat / ctx.count  # multiplies (z - mean)
             offset = -scale * sum_g / ctx.count - coef * mean
-            grad_z = torch.addcmul(offset, z, coef)
+            # z is dead after this backward: no fresh (*, K, *, C) block (unless the
+            # gradient needs a wider dtype than z's, as under bf16 autocast).
+            if ctx.overwrite and torch.result_type(z, coef) == z.dtype:
+                grad_z = z.mul_(coef).add_(offset)
+            else:
+                grad_z = torch.addcmul(offset, z, coef)
         else:
             grad_z = torch.zeros_like(z)
         grad_z.scatter_add_(ctx.dim, index.unsqueeze(ctx.dim), (grad * scale).unsqueeze(ctx.dim))
-        return grad_z, None, grad_weight, grad_bias, None, None, None, None, None, None
+        return grad_z, None, grad_weight, grad_bias, None, None, None, None, None, None, None
 
 
 def _sync_group(norm: nn.Module):
@@ -139,7 +145,12 @@ def _batch_stats(flat: torch.Tensor, norm: nn.BatchNorm1d | None, momentum: floa
 
 
 def pooled_batch_norm_act(
-    z: torch.Tensor, dim: int, norm: nn.BatchNorm1d, negative_slope: float
+    z: torch.Tensor,
+    dim: int,
+    norm: nn.BatchNorm1d,
+    negative_slope: float,
+    *,
+    overwrite: bool = False,
 ) -> torch.Tensor:
     """``leaky_relu(norm(z), negative_slope).amax(dim)`` without normalising every element.
 
@@ -155,6 +166,13 @@ def pooled_batch_norm_act(
     a layer takes the plain path ``act(norm(z)).amax(dim)`` instead. Where several members
     tie for the extreme, the gradient goes to one of them (as with ``torch.max``), a valid
     subgradient.
+
+    With ``overwrite=True`` (for a ``z`` the caller made for this call alone and never
+    reads again, e.g. a linear layer's fresh output) the backward writes ``z``'s input
+    gradient into ``z`` itself instead of a new tensor of its size: one allocation of the
+    whole (*, K, *, C) block fewer per step. A second backward through the same graph
+    (``retain_graph=True``) then fails with autograd's in-place error instead of reading
+    the overwritten ``z``; inside ``torch.compile`` the flag is ignored.
 
     Shapes:
         z: (*, K, *, C), contiguous -> z without ``dim``
@@ -193,6 +211,7 @@ def pooled_batch_norm_act(
         scale = weight * invstd
         extreme, _ = _extremes(z, dim, scale, with_index=False)
         return F.leaky_relu(extreme * scale + (bias - mean * scale), negative_slope)
+    overwrite = overwrite and not torch.compiler.is_compiling()
     return _PooledBatchNormAct.apply(
-        z, dim, weight, bias, mean, invstd, negative_slope, batch_stats, count, group
+        z, dim, weight, bias, mean, invstd, negative_slope, batch_stats, count, group, overwrite
     )

@@ -22,6 +22,7 @@ from __future__ import annotations
 import torch
 
 from pointea.ops.brute_knn import DEFAULT_MEMORY_BUDGET, knn_torch
+from pointea.ops.threads import single_threaded
 
 __all__ = ["knn_grid", "morton_codes", "DEFAULT_LEAF_SIZE"]
 
@@ -203,6 +204,7 @@ def knn_grid(
     if leaf_size is None:
         ratio = 64 * query.shape[1] // ref.shape[1]
         leaf_size = min(max(DEFAULT_LEAF_SIZE, ratio), MAX_LEAF_SIZE)
-    return torch.stack(
-        [_cloud_knn(q, r, k, leaf_size, memory_budget) for q, r in zip(query, ref, strict=True)]
-    )
+    with single_threaded():  # thousands of small per-leaf ops
+        return torch.stack(
+            [_cloud_knn(q, r, k, leaf_size, memory_budget) for q, r in zip(query, ref, strict=True)]
+        )

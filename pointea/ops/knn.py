@@ -6,6 +6,7 @@ import torch
 
 from pointea.ops.backends import HAS_TORCH_CLUSTER
 from pointea.ops.brute_knn import DEFAULT_MEMORY_BUDGET, knn_torch
+from pointea.ops.eager_only import eager_only
 from pointea.ops.gather import gather_points
 from pointea.ops.grid_knn import knn_grid
 
@@ -39,7 +40,7 @@ def knn_torch_cluster(query: torch.Tensor, ref: torch.Tensor, k: int) -> torch.T
     return ref_idx.gather(-1, dist.argsort(-1, stable=True))
 
 
-@torch.compiler.disable  # chunking and backend choice are data-dependent: keep it eager
+@eager_only  # chunking and backend choice are data-dependent: keep it eager
 def knn(
     query: torch.Tensor,
     ref: torch.Tensor,

@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import torch
 
+from pointea.ops.eager_only import eager_only
+from pointea.ops.threads import single_threaded
+
 __all__ = ["farthest_point_sample"]
 
 
 # A loop over the samples: torch.compile would unroll it, so it stays eager.
-@torch.compiler.disable
+@eager_only
 @torch.no_grad()
 def farthest_point_sample(
     xyz: torch.Tensor,
@@ -44,9 +47,10 @@ def farthest_point_sample(
     points = xyz.float().transpose(1, 2).contiguous()  # (B, 3, N)
     min_dist = torch.full((batch, num_points), float("inf"), device=device)
     rows = torch.arange(batch, device=device)
-    for step in range(num_samples):
-        idx[:, step] = farthest
-        centre = points[rows, :, farthest].unsqueeze(-1)  # (B, 3, 1)
-        torch.minimum(min_dist, (points - centre).square_().sum(1), out=min_dist)  # (B, N)
-        farthest = min_dist.argmax(-1)
+    with single_threaded():  # M steps of small ops: OpenMP wake-ups would dominate
+        for step in range(num_samples):
+            idx[:, step] = farthest
+            centre = points[rows, :, farthest].unsqueeze(-1)  # (B, 3, 1)
+            torch.minimum(min_dist, (points - centre).square_().sum(1), out=min_dist)  # (B, N)
+            farthest = min_dist.argmax(-1)
     return idx

@@ -94,3 +94,43 @@ def test_eval_folds_norm_into_linear(act, bias):
     want = torch.autograd.grad((expected * weights).sum(), params)
     for g, w in zip(got, want, strict=True):
         torch.testing.assert_close(g, w)
+
+
+@pytest.mark.parametrize("act", ["relu", "leaky_relu"])
+def test_overwrite_gives_the_same_gradients_and_guards_a_second_backward(act):
+    """overwrite=True writes the input gradient into the pooled tensor itself: the same
+    gradients (float64) as act(BN(h)).amax(dim); a retained graph's second backward
+    raises autograd's in-place error instead of reading the overwritten values."""
+    torch.manual_seed(3)
+    fast, slow = LinearBNAct(4, 6, act=act).double(), LinearBNAct(4, 6, act=act).double()
+    with torch.no_grad():
+        fast.norm.weight.copy_(torch.tensor([1.5, -0.7, 0.3, -2.0, 0.05, 1.0]))
+    slow.load_state_dict(fast.state_dict())
+    x = torch.randn(3, 5, 7, 4, dtype=torch.float64)
+    x_fast, x_slow = x.clone().requires_grad_(), x.clone().requires_grad_()
+    out_fast = fast.normalise_max(fast.linear(x_fast), dim=2, overwrite=True)
+    out_slow = slow.normalise(slow.linear(x_slow)).amax(dim=2)
+    torch.testing.assert_close(out_fast, out_slow)
+    weights = torch.randn_like(out_fast)
+    (out_fast * weights).sum().backward(retain_graph=True)
+    (out_slow * weights).sum().backward()
+    torch.testing.assert_close(x_fast.grad, x_slow.grad)
+    for a, b in zip(fast.parameters(), slow.parameters(), strict=True):
+        torch.testing.assert_close(a.grad, b.grad)
+    with pytest.raises(RuntimeError, match="inplace"):
+        (out_fast * weights).sum().backward()
+
+
+def test_overwrite_under_bf16_autocast_matches_a_fresh_gradient():
+    """Under bf16 autocast the gradient is float32 and z bfloat16: no overwrite there, the
+    same gradients as without the flag."""
+    grads = []
+    for overwrite in (False, True):
+        torch.manual_seed(5)
+        layer = LinearBNAct(4, 6)
+        x = torch.randn(2, 5, 7, 4, requires_grad=True)
+        with torch.autocast("cpu", dtype=torch.bfloat16):
+            out = layer.normalise_max(layer.linear(x), dim=2, overwrite=overwrite)
+        out.float().sum().backward()
+        grads.append((x.grad, layer.linear.weight.grad))
+    torch.testing.assert_close(grads[0], grads[1], rtol=0, atol=0)

@@ -49,3 +49,23 @@ def test_eval_folding_and_chunking_change_nothing():
     expected = layer.second(layer.first(torch.cat([nbr - centre, centre], dim=-1))).amax(dim=2)
     torch.testing.assert_close(whole, expected)
     torch.testing.assert_close(chunked, expected)
+
+
+def test_eval_blocks_bounded_by_grouped_values_change_nothing(monkeypatch):
+    """Blocks cut by BLOCK_ELEMENTS (pairs x channels), not only by max_pairs: uneven
+    blocks of 3 centres give the concatenated form's output exactly (float64)."""
+    import pointea.nn.neighbor_embedding as module
+
+    torch.manual_seed(2)
+    layer = NeighborEmbedding(6, 10, num_samples=16, k=5).double()
+    pos = torch.rand(2, 40, 3, dtype=torch.float64)
+    x = torch.randn(2, 40, 6, dtype=torch.float64)
+    layer(pos, x)  # one training step of statistics
+    layer.eval()
+    monkeypatch.setattr(module, "BLOCK_ELEMENTS", 2 * 5 * 3 * 10)  # 3 centres per block
+    centre_pos, got = layer(pos, x)
+    centre_x = gather_points(x, farthest_point_sample(pos, 16))
+    nbr = gather_points(x, knn(centre_pos, pos, 5))
+    centre = centre_x.unsqueeze(2).expand_as(nbr)
+    expected = layer.second(layer.first(torch.cat([nbr - centre, centre], dim=-1))).amax(dim=2)
+    torch.testing.assert_close(got, expected, rtol=1e-12, atol=1e-12)

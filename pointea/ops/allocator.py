@@ -1,0 +1,38 @@
+"""Keep freed memory in the process instead of returning it to the kernel (glibc)."""
+
+from __future__ import annotations
+
+import ctypes
+import ctypes.util
+import sys
+
+__all__ = ["keep_freed_memory", "M_MMAP_MAX", "M_TRIM_THRESHOLD"]
+
+# mallopt parameters, from glibc's <malloc.h>.
+M_TRIM_THRESHOLD = -1
+M_MMAP_MAX = -4
+
+
+def keep_freed_memory(trim_threshold: int = 2**30) -> bool:
+    """Make glibc serve every allocation from its heap and keep up to ``trim_threshold``
+    bytes of freed heap for reuse. Process-wide; call once at start-up. Returns whether
+    it applied (False off Linux or without glibc: nothing changes).
+
+    By default glibc maps each block above 32 MiB afresh and unmaps it when freed, so a
+    tensor of 100+ MiB (a training step's (B, M, K, C) neighbour features) costs a page
+    fault and a kernel zeroing per 4 KiB page every time it is allocated: 50 ms for
+    134 MiB on the build machine, against 7 ms to fill it. With this set, a 1-thread
+    training step (batch 16 x 1024) measured 2.73 s -> 1.95 s, and the shared port's
+    8.3 s -> 2.4 s. The cost: the heap's freed memory stays resident up to the threshold.
+    """
+    if not sys.platform.startswith("linux"):
+        return False
+    name = ctypes.util.find_library("c")
+    if name is None:
+        return False
+    libc = ctypes.CDLL(name)
+    if not hasattr(libc, "mallopt"):  # musl and others have no mallopt
+        return False
+    return bool(libc.mallopt(M_MMAP_MAX, 0)) and bool(
+        libc.mallopt(M_TRIM_THRESHOLD, int(trim_threshold))
+    )
