@@ -28,6 +28,7 @@ from pointea.cli.run_config import (
 )
 from pointea.cli.run_folder import claim_run_folder, resumed_run_folder, save_run_config
 from pointea.configs import CONFIG_DIR
+from pointea.ops.allocator import keep_freed_memory
 from pointea.tasks import EpochLog
 from pointea.tasks.checkpoint_io import AtomicCheckpointIO, load_checkpoint
 from pointea.tasks.last_checkpoint import LastCheckpoint
@@ -82,6 +83,8 @@ def run(cfg: DictConfig, callbacks: Sequence[pl.Callback] = ()) -> dict[str, flo
     other run writes into Hydra's output folder, which must not hold a run already.
     """
     check_task_and_data(cfg)
+    if cfg.get("keep_freed_memory", True):
+        keep_freed_memory()  # process-wide, before the first big tensor
     check_train_values(cfg)  # before the run folder is claimed: nothing made yet
     resume = cfg.mode == "fit" and bool(cfg.ckpt_path)
     output = (
