@@ -151,3 +151,18 @@ def test_experiments_compose(tmp_path, experiment):
     OmegaConf.to_container(cfg, resolve=True)
     assert get_class(cfg.data.dataset._target_).task == cfg.task.name
     assert cfg.task.network == cfg.model._target_
+
+
+@pytest.mark.parametrize("experiment", ["attention_study", "attention_study_demo"])
+def test_the_sweep_folder_resolves_before_any_job_starts(experiment):
+    """Hydra's sweeper resolves hydra.sweep.dir before a HydraConfig exists, so a
+    ${hydra:...} there breaks `train.py -m` (the subdir is resolved per job)."""
+    from hydra import compose, initialize_config_dir
+    from hydra.core.global_hydra import GlobalHydra
+    from hydra.core.hydra_config import HydraConfig
+
+    GlobalHydra.instance().clear()
+    HydraConfig.instance().cfg = None  # as at the sweeper's start: no job config yet
+    with initialize_config_dir(str(CONFIGS), version_base="1.3"):
+        cfg = compose("train", [f"experiment={experiment}"], return_hydra_config=True)
+    assert cfg.hydra.sweep.dir.startswith("outputs/attention_study/cls/")
