@@ -8,7 +8,7 @@ from collections.abc import Callable
 from typing import Any, TypeVar
 
 from hydra.utils import get_class
-from omegaconf import DictConfig, OmegaConf
+from omegaconf import DictConfig, OmegaConf, open_dict
 
 from pointea.data.errors import DatasetError
 from pointea.data.release_tables import ReleaseTables
@@ -23,6 +23,7 @@ __all__ = [
     "check_task_and_data",
     "exit_on_user_error",
     "run_metadata",
+    "use_stored_network",
 ]
 
 T = TypeVar("T")
@@ -138,3 +139,21 @@ def check_checkpoint(
             f"{path} holds a weight average with decay {average['decay']}, but "
             f"task.ema_decay={ema_decay}: resume with task.ema_decay={average['decay']}"
         )
+
+
+def use_stored_network(cfg: DictConfig, checkpoint: dict[str, Any]) -> None:
+    """``mode=test`` runs the network stored in the checkpoint, whatever ``model.*`` the
+    command line gave: put it into ``cfg.model`` so the value checks judge that network."""
+    stored = checkpoint.get("pointea")
+    if not isinstance(stored, dict) or "model" not in stored:
+        raise ConfigError(
+            f"{cfg.ckpt_path} was not written by pointea's train.py (no 'pointea' metadata)"
+        )
+    check_metadata_version(cfg.ckpt_path, stored)
+    if stored["task"] != cfg.task.name:
+        raise ConfigError(
+            f"{cfg.ckpt_path} is a task={stored['task']} checkpoint, but this run is "
+            f"task={cfg.task.name}"
+        )
+    with open_dict(cfg):
+        cfg.model = stored["model"]

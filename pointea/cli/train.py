@@ -21,10 +21,12 @@ from omegaconf import DictConfig
 from pointea.cli.config_checks import check_stored_points, check_train_values
 from pointea.cli.outputs import write_json
 from pointea.cli.run_config import (
+    ConfigError,
     check_checkpoint,
     check_task_and_data,
     exit_on_user_error,
     run_metadata,
+    use_stored_network,
 )
 from pointea.cli.run_folder import claim_run_folder, resumed_run_folder, save_run_config
 from pointea.configs import CONFIG_DIR
@@ -85,16 +87,26 @@ def run(cfg: DictConfig, callbacks: Sequence[pl.Callback] = ()) -> dict[str, flo
     check_task_and_data(cfg)
     if cfg.get("keep_freed_memory", True):
         keep_freed_memory()  # process-wide, before the first big tensor
-    check_train_values(cfg)  # before the run folder is claimed: nothing made yet
-    resume = cfg.mode == "fit" and bool(cfg.ckpt_path)
+    stored = load_checkpoint(cfg.ckpt_path) if cfg.ckpt_path else None
+    if cfg.mode == "test":
+        use_stored_network(cfg, stored)
+    try:
+        check_train_values(cfg)  # before the run folder is claimed: nothing made yet
+    except ConfigError as err:
+        if cfg.mode != "test":
+            raise
+        raise ConfigError(f"{err} (model.* is the network stored in {cfg.ckpt_path})") from None
+    resume = cfg.mode == "fit" and stored is not None
     output = (
         resumed_run_folder(cfg.ckpt_path) if resume else Path(HydraConfig.get().runtime.output_dir)
     )
     with claim_run_folder(output, resume=resume):
-        return _run(cfg, callbacks, output)
+        return _run(cfg, callbacks, output, stored)
 
 
-def _run(cfg: DictConfig, callbacks: Sequence[pl.Callback], output: Path) -> dict[str, float]:
+def _run(
+    cfg: DictConfig, callbacks: Sequence[pl.Callback], output: Path, stored: dict | None
+) -> dict[str, float]:
     pl.seed_everything(cfg.seed, workers=True)
     datamodule = instantiate(cfg.data)
     datamodule.prepare_data()
@@ -102,8 +114,7 @@ def _run(cfg: DictConfig, callbacks: Sequence[pl.Callback], output: Path) -> dic
     check_stored_points(cfg, *datamodule.stored_points())
     metadata = run_metadata(cfg, tables)
     resume_step = None  # a resume keeps the logged history before the checkpoint's step
-    if cfg.ckpt_path:
-        stored = load_checkpoint(cfg.ckpt_path)
+    if stored is not None:
         check_checkpoint(cfg.ckpt_path, stored, metadata, cfg.mode, cfg.task.get("ema_decay"))
         metadata["model"] = stored["pointea"]["model"]  # test the network that was trained
         resume_step = int(stored["global_step"]) if cfg.mode == "fit" else None

@@ -126,3 +126,35 @@ def test_cli_prints_one_line_naming_the_key(tmp_path):
         "error: model.attention.memory_size=0 is not allowed: expected an integer >= 1 "
         "(external attention's memory slots)"
     ]
+
+
+def _test_overrides(data_root, ckpt, *extra):
+    """A mode=test run of the tiny classifier's checkpoint, ``model=`` left to ``extra``."""
+    base = [o for o in tiny_overrides(data_root / "cls") if not o.startswith("model=")]
+    return [*base, "mode=test", f"ckpt_path={ckpt}", *extra]
+
+
+def test_mode_test_judges_the_network_stored_in_the_checkpoint(trained_cls, data_root, tmp_path):
+    """The command line's model (the default one samples 512 of the 256 points) is not what
+    runs in mode=test, so it is not what the checks judge."""
+    ckpt = trained_cls[0] / "checkpoints" / "last.ckpt"
+    metrics = run(compose_train(_test_overrides(data_root, ckpt), tmp_path / "ok"))
+    assert 0 <= metrics["test/oa"] <= 1
+
+
+def test_mode_test_refuses_too_few_points_for_the_stored_network(trained_cls, data_root, tmp_path):
+    ckpt = trained_cls[0] / "checkpoints" / "last.ckpt"
+    overrides = _test_overrides(data_root, ckpt, "model=pct_cls", "data.num_points=100")
+    message = (
+        r"data.num_points=100 is not allowed: the network samples model.num_samples\[0\]=128 "
+        r"points from it; expected at least 128 \(model.\* is the network stored in .*last.ckpt\)"
+    )
+    with pytest.raises(ConfigError, match=message):
+        run(compose_train(overrides, tmp_path / "run"))
+    assert not (tmp_path / "run").exists()
+
+
+def test_mode_test_refuses_a_checkpoint_of_the_other_task(trained_seg, data_root, tmp_path):
+    ckpt = trained_seg[0] / "checkpoints" / "last.ckpt"
+    with pytest.raises(ConfigError, match=r"is a task=seg checkpoint, but this run is task=cls"):
+        run(compose_train(_test_overrides(data_root, ckpt, "model=pct_cls_tiny"), tmp_path / "r"))
