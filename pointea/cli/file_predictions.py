@@ -4,6 +4,7 @@ point's part. ``predict`` picks the one whose ``serves`` is the loaded model's k
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -16,7 +17,7 @@ from pointea.trained_model import TrainedClassifier, TrainedModel, TrainedSegmen
 from pointea.vis import label_colors
 from pointea.vis.figures import captioned_row, save_png
 from pointea.vis.point_files import write_labeled_ply
-from pointea.vis.render import render_cloud
+from pointea.vis.render import RenderError, render_cloud
 
 __all__ = ["ClassPredictions", "PartPredictions", "file_predictions"]
 
@@ -111,17 +112,22 @@ class PartPredictions:
         colors = label_colors(parts)
         # Named after the whole file name: a.ply and a.npy must not overwrite each other.
         ply = write_labeled_ply(out / f"{path.name}.parts.ply", raw, colors, parts)
-        image = render_cloud(points, colors)
-        png = save_png(
-            captioned_row([image], [f"{name} ({how})"], title=path.name),
-            out / f"{path.name}.parts.png",
-        )
         counts = {
             int(p): int(c) for p, c in zip(*np.unique(parts, return_counts=True), strict=True)
         }
         print(f"{path}: {name} ({how}), parts {counts} -> {ply}")
-        return {"file": str(path), "task": self.model.task, "points": len(raw), "category": name,
-                "category_from": how, "part_counts": counts, "ply": str(ply), "png": str(png)}  # fmt: skip
+        record = {"file": str(path), "task": self.model.task, "points": len(raw), "category": name,
+                  "category_from": how, "part_counts": counts, "ply": str(ply)}  # fmt: skip
+        try:
+            image = render_cloud(points, colors)
+            png = save_png(
+                captioned_row([image], [f"{name} ({how})"], title=path.name),
+                out / f"{path.name}.parts.png",
+            )
+        except (OSError, RenderError) as err:  # the labelled PLY stands; the record says so
+            print(f"skipped: {path}: its picture: {err}", file=sys.stderr)
+            return {**record, "error": f"the PLY was written, the picture was not: {err}"}
+        return {**record, "png": str(png)}
 
 
 def file_predictions(model: TrainedModel, cfg: DictConfig) -> ClassPredictions | PartPredictions:

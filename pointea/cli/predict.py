@@ -31,6 +31,7 @@ from pointea.configs import CONFIG_DIR
 from pointea.data import DatasetError
 from pointea.data.user_clouds import normalise_cloud
 from pointea.vis.point_files import read_points
+from pointea.vis.render import RenderError
 
 __all__ = ["main", "predict"]
 
@@ -153,7 +154,7 @@ def predict(cfg: DictConfig) -> list[dict[str, Any]]:
                 raise DatasetError(f"{path}: {problem}")
             raw = read_points(path, mesh_points=cfg.mesh_points, seed=cfg.seed)
             result = predict_file(path, raw, normalise_cloud(raw, path), out)
-        except (DatasetError, OSError) as err:  # reported and recorded; the rest go on
+        except (DatasetError, OSError, RenderError) as err:  # recorded; the rest go on
             print(f"skipped: {err}", file=sys.stderr)
             result = {"file": str(path), "error": str(err)}
         results.append({**result, "checkpoint": str(cfg.ckpt_path)})

@@ -14,6 +14,7 @@ from pointea.data.errors import DatasetError
 from pointea.data.release_tables import ReleaseTables
 from pointea.tasks.checkpoint_io import CheckpointError
 from pointea.tasks.weight_average import EMA_KEY
+from pointea.vis.atomic import WriteError
 
 __all__ = [
     "METADATA_VERSION",
@@ -37,7 +38,7 @@ class ConfigError(ValueError):
 
 
 # What a user can cause: reported as one line, not a traceback.
-USER_ERRORS = (ConfigError, DatasetError, CheckpointError, FileNotFoundError)
+USER_ERRORS = (ConfigError, DatasetError, CheckpointError, FileNotFoundError, WriteError)
 # Full disk or quota, no permission, read-only file system: also one line, naming the file.
 DISK_ERRORS = {errno.ENOSPC, errno.EDQUOT, errno.EACCES, errno.EPERM, errno.EROFS}
 

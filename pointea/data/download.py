@@ -136,8 +136,14 @@ def verify_release(folder: Path, spec: ReleaseSpec) -> None:
             )
 
 
-def install_archive(archive: Path, root: Path, spec: ReleaseSpec) -> Path:
-    """Extract and verify ``archive`` in a staging folder inside ``root``, then move it into place."""
+def install_archive(
+    archive: Path, root: Path, spec: ReleaseSpec, source: str | None = None
+) -> Path:
+    """Extract and verify ``archive`` in a staging folder inside ``root``, then move it into place.
+
+    Errors name the archive as ``source`` (a download's URL: its local copy is deleted) and
+    the files inside it by their path in the archive, never the deleted staging copies.
+    """
     target = root / spec.folder
     if target.exists():
         raise DatasetError(f"{target} already exists; remove it first to reinstall")
@@ -150,11 +156,13 @@ def install_archive(archive: Path, root: Path, spec: ReleaseSpec) -> Path:
             raise DatasetError(f"{archive} holds no {spec.folder}/ folder")
         try:
             verify_release(found[0], spec)
-        except DatasetError as err:  # name the file in the archive, not the staging copy
+        except DatasetError as err:
             raise DatasetError(
-                f"{archive}: " + str(err).replace(str(found[0]), f"{spec.folder}")
+                f"{archive}: " + str(err).replace(str(found[0]), spec.folder)
             ) from None
         found[0].rename(target)
+    except DatasetError as err:
+        raise DatasetError(str(err).replace(str(archive), source or str(archive))) from None
     finally:
         shutil.rmtree(staging, ignore_errors=True)
     return target
@@ -203,9 +211,9 @@ def fetch(
                 errors.append(f"  {url}: {type(err).__name__}: {err}")
                 continue
             try:
-                return install_archive(Path(path), root, spec)
-            except DatasetError as err:
-                errors.append(f"  {url}: {err}")
+                return install_archive(Path(path), root, spec, source=url)
+            except DatasetError as err:  # names the url
+                errors.append(f"  {err}")
         raise DatasetError(
             f"could not install {spec.archive} into {root}:\n"
             + "\n".join(errors)

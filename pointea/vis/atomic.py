@@ -8,7 +8,12 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-__all__ = ["atomic_output"]
+__all__ = ["WriteError", "atomic_output"]
+
+
+class WriteError(OSError):
+    """An output whose written file is wrong: missing, unreadable or incomplete. It has no
+    errno (nothing in the system failed) and its message names the output."""
 
 
 @contextmanager
@@ -27,7 +32,7 @@ def atomic_output(path: str | Path) -> Iterator[Path]:
         path.parent.mkdir(parents=True, exist_ok=True)
         yield tmp
         if not tmp.is_file():
-            raise OSError(f"{path}: the writer produced no file")
+            raise WriteError(f"{path}: the writer produced no file")
         with tmp.open("rb") as f:
             os.fsync(f.fileno())
         os.replace(tmp, path)

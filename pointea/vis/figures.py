@@ -8,9 +8,9 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
-from pointea.vis.atomic import atomic_output
+from pointea.vis.atomic import WriteError, atomic_output
 
-__all__ = ["captioned_row", "contact_sheet", "legend_strip", "save_png"]
+__all__ = ["captioned_row", "check_png", "contact_sheet", "legend_strip", "save_png"]
 
 CAPTION_HEIGHT = 30
 TITLE_SIZE, CAPTION_SIZE, LEGEND_SIZE = 18, 16, 15
@@ -87,6 +87,18 @@ def contact_sheet(images: Sequence[np.ndarray], columns: int = 4) -> np.ndarray:
     return np.asarray(sheet)
 
 
+def check_png(written: Path, name: Path, size: tuple[int, int] | None = None) -> None:
+    """``written`` must be a complete PNG (of ``size`` (W, H) when given); errors name ``name``."""
+    try:
+        with Image.open(written) as image:
+            image.load()
+            found = image.size
+    except (OSError, SyntaxError) as err:
+        raise WriteError(f"{name}: the written PNG is unreadable ({err})") from err
+    if size is not None and found != size:
+        raise WriteError(f"{name}: the written PNG is {found}, expected {size}")
+
+
 def save_png(image: np.ndarray, path: Path) -> Path:
     """Write ``image`` (H, W, 3) uint8 as a PNG, atomically; the written file is read back
     (complete, same size) before it replaces ``path``."""
@@ -94,12 +106,5 @@ def save_png(image: np.ndarray, path: Path) -> Path:
     picture = Image.fromarray(image)
     with atomic_output(path) as tmp:
         picture.save(tmp, format="PNG")
-        try:
-            with Image.open(tmp) as written:
-                written.load()
-                size = written.size
-        except (OSError, SyntaxError) as err:
-            raise OSError(f"{path}: the written PNG is unreadable ({err})") from err
-        if size != picture.size:
-            raise OSError(f"{path}: the written PNG is {size}, expected {picture.size}")
+        check_png(tmp, path, picture.size)
     return path

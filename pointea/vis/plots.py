@@ -14,7 +14,16 @@ from pathlib import Path
 
 import numpy as np
 
-__all__ = ["plot_confusion", "plot_iou_bars", "plot_run", "plot_training_curves"]
+from pointea.vis.atomic import atomic_output
+from pointea.vis.figures import check_png
+
+__all__ = [
+    "plot_confusion",
+    "plot_iou_bars",
+    "plot_run",
+    "plot_training_curves",
+    "save_figure",
+]
 
 
 def _pyplot():
@@ -24,6 +33,18 @@ def _pyplot():
     import matplotlib.pyplot as plt
 
     return plt
+
+
+def save_figure(fig, out: Path) -> Path:
+    """Save a matplotlib figure as a PNG atomically (checked, then renamed into place), and
+    close it: a full disk never leaves a 0-byte or truncated picture."""
+    try:
+        with atomic_output(out) as tmp:
+            fig.savefig(tmp, dpi=110, format="png")
+            check_png(tmp, out)
+    finally:
+        _pyplot().close(fig)
+    return out
 
 
 def _read_columns(csv_path: Path) -> dict[str, list[tuple[float, float]]]:
@@ -59,9 +80,7 @@ def plot_training_curves(csv_path: Path, out: Path) -> Path:
         if ax.lines:
             ax.legend(fontsize=8)
     fig.tight_layout()
-    fig.savefig(out, dpi=110)
-    plt.close(fig)
-    return out
+    return save_figure(fig, out)
 
 
 def plot_confusion(confusion: np.ndarray, class_names: Sequence[str], out: Path) -> Path:
@@ -92,9 +111,7 @@ def plot_confusion(confusion: np.ndarray, class_names: Sequence[str], out: Path)
                 color="white" if rates[i, j] > 0.5 else "black",
             )
     fig.tight_layout()
-    fig.savefig(out, dpi=110)
-    plt.close(fig)
-    return out
+    return save_figure(fig, out)
 
 
 def plot_iou_bars(per_category: dict[str, float], out: Path) -> Path:
@@ -109,9 +126,7 @@ def plot_iou_bars(per_category: dict[str, float], out: Path) -> Path:
     ax.set(xlim=(0, 1.1), xlabel="mean shape IoU", title="per-category IoU")
     ax.invert_yaxis()
     fig.tight_layout()
-    fig.savefig(out, dpi=110)
-    plt.close(fig)
-    return out
+    return save_figure(fig, out)
 
 
 def plot_run(run_dir: Path) -> list[Path]:

@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 
 from pointea.data.errors import DatasetError
-from pointea.vis.atomic import atomic_output
+from pointea.vis.atomic import WriteError, atomic_output
 
 __all__ = [
     "CLOUD_SUFFIXES",
@@ -99,7 +99,7 @@ def write_labeled_ply(
     path = Path(path)
     with atomic_output(path) as tmp:
         if not o3d.t.io.write_point_cloud(str(tmp), cloud):
-            raise OSError(f"{path}: Open3D could not write it")
+            raise WriteError(f"{path}: Open3D could not write it")
         check_ply(tmp, len(points), path)
     return path
 
@@ -121,7 +121,7 @@ def check_ply(written: Path, count: int, name: Path | None = None) -> None:
         head = f.read(4096)
     end = head.find(b"end_header\n")
     if not head.startswith(b"ply") or end < 0:
-        raise OSError(f"{name}: the written file has no complete PLY header")
+        raise WriteError(f"{name}: the written file has no complete PLY header")
     lines = head[:end].decode("ascii", "replace").splitlines()
     vertices, record, element = None, 0, None
     for line in lines:
@@ -141,7 +141,7 @@ def check_ply(written: Path, count: int, name: Path | None = None) -> None:
     expected = end + len(b"end_header\n") + count * record
     size = written.stat().st_size
     if vertices != count or size != expected:
-        raise OSError(
+        raise WriteError(
             f"{name}: the written file is incomplete (header: {vertices} vertices, "
             f"{size} bytes; expected {count} vertices, {expected} bytes)"
         )

@@ -8,7 +8,7 @@ from typing import Any
 
 import numpy as np
 
-from pointea.vis.plots import _pyplot
+from pointea.vis.plots import _pyplot, save_figure
 
 __all__ = ["plot_accuracy_vs_cost", "plot_study_curves"]
 
@@ -39,9 +39,7 @@ def plot_accuracy_vs_cost(summary: dict[str, Any], out: Path) -> Path:
         if ax.lines or ax.collections:
             ax.legend(fontsize=8)
     fig.tight_layout()
-    fig.savefig(out, dpi=110)
-    plt.close(fig)
-    return out
+    return save_figure(fig, out)
 
 
 def plot_study_curves(runs: Sequence[Any], metric: str | None, out: Path) -> Path:
@@ -66,6 +64,4 @@ def plot_study_curves(runs: Sequence[Any], metric: str | None, out: Path) -> Pat
         if ax.lines:
             ax.legend(fontsize=8)
     fig.tight_layout()
-    fig.savefig(out, dpi=110)
-    plt.close(fig)
-    return out
+    return save_figure(fig, out)

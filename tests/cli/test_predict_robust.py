@@ -1,6 +1,7 @@
 """predict never loses or fakes results: bad inputs are reported and skipped, folders are
 scanned visibly, and earlier results in output_dir are refused or merged explicitly."""
 
+import errno
 import json
 import os
 
@@ -12,6 +13,7 @@ from pointea.cli.predict import predict
 from pointea.cli.run_config import ConfigError
 from pointea.data import DatasetError, ModelNet40H5, ShapeNetPartH5
 from pointea.vis.point_files import read_points
+from pointea.vis.render import RenderError
 
 pytestmark = pytest.mark.vis
 
@@ -121,3 +123,44 @@ def test_merge_keeps_earlier_results_and_leaves_no_stale_output(trained_seg, dat
     predict(predict_cfg(ckpt, second / "a.npy", out, "category=lamp", "merge=true"))
     assert recorded() == [(str(first / "b.npy"), True), (str(second / "a.npy"), False)]
     assert outputs() == ["a.npy.parts.ply", "a.npy.parts.png"]
+
+
+@pytest.mark.parametrize(
+    "failure",
+    [RenderError("no EGL context"), OSError(errno.ENOSPC, "No space left on device")],
+    ids=["render", "full-disk"],
+)
+def test_a_failed_picture_keeps_the_ply_and_the_other_files(
+    trained_seg, data_root, tmp_path, monkeypatch, capsys, failure
+):
+    """The first file's picture fails: its labelled PLY stands and is recorded with the
+    error; the second file is still predicted whole; predictions.json is written."""
+    import pointea.cli.file_predictions as flow
+
+    run_dir, _ = trained_seg
+    test = ShapeNetPartH5(data_root / "seg" / "hdf5_data", "test", 256)
+    folder, out = tmp_path / "in", tmp_path / "out"
+    folder.mkdir()
+    np.save(folder / "a.npy", test.points[0, :256].numpy())
+    np.save(folder / "b.npy", test.points[1, :256].numpy())
+    real, calls = flow.render_cloud, []
+
+    def render_once_failing(*args, **kwargs):
+        calls.append(1)
+        if len(calls) == 1:
+            raise failure
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(flow, "render_cloud", render_once_failing)
+    ckpt = run_dir / "checkpoints" / "last.ckpt"
+    results = predict(predict_cfg(ckpt, folder, out, "category=lamp"))
+    a, b = results
+    assert a["ply"] == str(out / "a.npy.parts.ply") and "png" not in a
+    assert a["error"].startswith("the PLY was written, the picture was not")
+    assert "error" not in b and b["png"] == str(out / "b.npy.parts.png")
+    assert sorted(p.name for p in out.iterdir()) == [
+        "a.npy.parts.ply", "b.npy.parts.ply", "b.npy.parts.png", "predictions.json"
+    ]  # fmt: skip
+    record = json.loads((out / "predictions.json").read_text())["results"]
+    assert record == json.loads(json.dumps(results))
+    assert "Traceback" not in capsys.readouterr().err

@@ -11,7 +11,6 @@ from pointea.cli.attention_config import attention_node
 from pointea.cli.report import ReportError, main, summarise
 from pointea.cli.sweep import read_sweep
 
-
 MODULES = {"cls": "pointea.tasks.ClassificationTask", "seg": "pointea.tasks.SegmentationTask"}
 
 

@@ -67,6 +67,8 @@ def test_last_checkpoint_holds_every_epoch_and_the_final_weights(data_root, tmp_
     probe = LastCheckpointAfterEachEpoch()
     overrides = [*tiny_overrides(data_root / "cls", epochs=4, batches=2), "trainer.max_steps=7"]
     run(compose_train(overrides, tmp_path), callbacks=[probe])
+    # Only epoch 0 was ever best, so a last.ckpt written only on improvement would fail here.
+    assert [p.name for p in (tmp_path / "checkpoints").glob("best-*")] == ["best-epoch000.ckpt"]
     assert probe.epochs == [0, 1, 2]
     last = load_checkpoint(tmp_path / "checkpoints" / "last.ckpt")
     assert last["global_step"] == 7
@@ -180,7 +182,10 @@ def test_resume_needs_a_checkpoint_in_a_run_folder(trained_cls, data_root, tmp_p
 
 def test_checkpoints_get_the_permissions_of_the_other_outputs(trained_cls):
     out, _ = trained_cls
+    umask = os.umask(0o022)
+    os.umask(umask)
     mode = stat.S_IMODE((out / "config.yaml").stat().st_mode)
+    assert mode == 0o666 & ~umask  # what any new file of the process gets (not mkstemp's 0600)
     for path in (out / "checkpoints").iterdir():
         assert stat.S_IMODE(path.stat().st_mode) == mode, path.name
 

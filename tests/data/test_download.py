@@ -122,8 +122,11 @@ def test_bad_archives_are_refused_and_leave_nothing(
     root = tmp_path / "data"
     root.mkdir()
     (root / "other.txt").write_text("mine")
-    with pytest.raises(DatasetError, match=message):
+    with pytest.raises(DatasetError, match=message) as refused:
         fetch(spec, root)
+    # The archive is named by its URL; the local copies named otherwise are deleted by now.
+    assert f"{base}/m40.zip" in str(refused.value)
+    assert "-download-" not in str(refused.value) and "-staging-" not in str(refused.value)
     assert sorted(p.name for p in root.iterdir()) == ["other.txt"]
     assert not (tmp_path / "escaped.txt").exists()
 

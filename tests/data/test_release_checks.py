@@ -14,6 +14,7 @@ from h5_layouts import modelnet_arrays, write_h5
 from pointea.cli.run_config import exit_on_user_error
 from pointea.data import DatasetError, ModelNet40H5, PointCloudDataModule, ShapeNetPartH5, download
 from pointea.data.download import ReleaseSpec, fetch, main
+from pointea.data.shapenet_part import OFFICIAL_CATEGORIES
 
 # --- ModelNet40 layout: lists, shards, class table -----------------------------------------
 
@@ -260,6 +261,15 @@ def test_the_written_facts_sum_to_the_published_split_sizes():
     sums = [sum(row[4 + i] for row in OFFICIAL) for i in range(3)]
     assert sums == [12137, 1870, 2874]
     assert sum(row[3] for row in OFFICIAL) == 50
+    # pointea's facts block says the same as the table written out here.
+    assert [
+        (name, synset, parts[0], len(parts), *counts)
+        for name, synset, parts, counts in OFFICIAL_CATEGORIES
+    ] == [tuple(row) for row in OFFICIAL]
+    assert all(
+        parts == tuple(range(parts[0], parts[0] + len(parts)))
+        for _, _, parts, _ in OFFICIAL_CATEGORIES
+    )
 
 
 def _write_official(folder, counts=None, points=None):

@@ -11,7 +11,10 @@ import pytest
 from PIL import Image
 
 from pointea.cli.outputs import write_json
+from pointea.cli.run_config import exit_on_user_error
+from pointea.vis.atomic import WriteError
 from pointea.vis.figures import save_png
+from pointea.vis.plots import plot_iou_bars
 from pointea.vis.point_files import read_labeled_ply, write_labeled_ply
 
 pytestmark = pytest.mark.vis
@@ -133,3 +136,42 @@ def test_outputs_get_the_permissions_of_any_new_file(tmp_path, cloud):
         assert path.stat().st_mode & 0o777 == mode
     write_json(tmp_path / "a.json", {})
     assert (tmp_path / "a.json").stat().st_mode & 0o777 == mode
+
+
+def test_a_full_disk_during_a_plot_keeps_the_earlier_plot(tmp_path, monkeypatch):
+    from matplotlib.figure import Figure
+
+    path = plot_iou_bars({"Mug": 0.5, "Lamp": 0.9}, tmp_path / "per_category_iou.png")
+    before = path.read_bytes()
+
+    def full(self, fname, *args, **kwargs):
+        pathlib.Path(fname).write_bytes(b"\x89PNG\r\n")
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(Figure, "savefig", full)
+    with pytest.raises(OSError) as raised:
+        plot_iou_bars({"Mug": 0.6, "Lamp": 0.9}, path)
+    assert raised.value.errno == errno.ENOSPC and raised.value.filename == str(path)
+    assert path.read_bytes() == before
+    assert _names(tmp_path) == ["per_category_iou.png"]
+
+
+def test_an_empty_plot_is_caught(tmp_path, monkeypatch):
+    from matplotlib.figure import Figure
+
+    monkeypatch.setattr(Figure, "savefig", lambda self, fname, *a, **k: pathlib.Path(fname).touch())
+    with pytest.raises(WriteError, match=r"per_category_iou.png: the written PNG is unreadable"):
+        plot_iou_bars({"Mug": 0.5}, tmp_path / "per_category_iou.png")
+    assert _names(tmp_path) == []
+
+
+def test_a_wrong_written_file_ends_a_cli_in_one_line(capsys):
+    def write():
+        raise WriteError("out/shape_000.png: the written PNG is unreadable (truncated)")
+
+    with pytest.raises(SystemExit) as stopped:
+        exit_on_user_error(write)
+    assert stopped.value.code == 2
+    assert capsys.readouterr().err == (
+        "error: out/shape_000.png: the written PNG is unreadable (truncated)\n"
+    )
