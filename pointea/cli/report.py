@@ -46,11 +46,17 @@ def mean_std(values: Sequence[float]) -> dict[str, Any]:
     }
 
 
-def _median_of(run: Run, name: str, skip_first: bool) -> float | None:
-    values = [v for _, v in run.epochs.get(name, [])]
-    if skip_first and len(values) > 1:
-        values = values[1:]  # the first epoch pays for warm-up and caches
+def _median_seconds(run: Run) -> float | None:
+    """Median training seconds of the epochs after the first (which pays for warm-up)."""
+    values = [v for _, v in run.epochs.get("resources/train_seconds", [])]
+    values = values[1:] if len(values) > 1 else values
     return statistics.median(values) if values else None
+
+
+def _peak_memory(run: Run) -> float | None:
+    """The highest peak logged by any epoch of the run."""
+    values = [v for _, v in run.epochs.get("resources/peak_memory_mib", [])]
+    return max(values) if values else None
 
 
 def _kind_key(kind: str) -> tuple[int, str]:
@@ -78,8 +84,8 @@ def summarise(runs: Sequence[Run]) -> dict[str, Any]:
     for kind in sorted({r.attention for r in complete}, key=_kind_key):
         members = [r for r in complete if r.attention == kind]
         names = sorted({k for r in members for k in r.metrics if k.startswith("test/")})
-        seconds = [_median_of(r, "resources/train_seconds", skip_first=True) for r in members]
-        memory = [_median_of(r, "resources/peak_memory_mib", skip_first=False) for r in members]
+        seconds = [_median_seconds(r) for r in members]
+        memory = [_peak_memory(r) for r in members]
         groups[kind] = {
             "seeds": sorted(r.seed for r in members),
             "runs": [str(r.folder) for r in members],
