@@ -43,22 +43,21 @@ def example_inputs(
         -> xyz (batch, num_points, 3) float32 [, category (batch,) int64]
     """
     generator = torch.Generator().manual_seed(seed)
-    xyz = torch.rand(batch, num_points, 3, generator=generator) * 2 - 1
-    if _is_segmenter(network):
-        return xyz, torch.randint(0, network.num_categories, (batch,), generator=generator)
-    return (xyz,)
+    make = {
+        "xyz": lambda: torch.rand(batch, num_points, 3, generator=generator) * 2 - 1,
+        "category": lambda: torch.randint(0, network.num_categories, (batch,), generator=generator),
+    }
+    return tuple(make[name]() for name in input_names(network))
 
 
 INPUTS = {"xyz": "(B, N, 3) float32", "category": "(B,) int64"}  # every input's shape and type
+INPUT_AXES = {"xyz": {0: "B", 1: "N"}, "category": {0: "B"}}  # the dynamic ones
 
 
 def input_names(network: nn.Module) -> list[str]:
-    """The network's inputs, as the exported graph names them (keys of ``INPUTS``)."""
-    return ["xyz", "category"] if _is_segmenter(network) else ["xyz"]
-
-
-def _is_segmenter(network: nn.Module) -> bool:
-    return hasattr(network, "num_categories")
+    """The network's inputs (its ``inputs``), as the exported graph names them (keys of
+    ``INPUTS``)."""
+    return list(network.inputs)
 
 
 @contextmanager
@@ -77,10 +76,8 @@ def _unchunked(network: nn.Module):
 
 def _names(network: nn.Module) -> tuple[list[str], dict[str, dict[int, str]]]:
     inputs = input_names(network)
-    axes = {"xyz": {0: "B", 1: "N"}, "logits": {0: "B"}}
-    if _is_segmenter(network):
-        axes["category"] = {0: "B"}
-        axes["logits"][1] = "N"
+    axes = {name: INPUT_AXES[name] for name in inputs}
+    axes["logits"] = {0: "B", 1: "N"} if network.per_point else {0: "B"}
     return inputs, axes
 
 

@@ -44,7 +44,10 @@ def test_wheel_ships_the_configs_and_imports_from_the_install(installed, tmp_pat
     code = "import pointea, pointea.configs; print(pointea.__file__, pointea.__version__)"
     where, version = run([sys.executable, "-c", code], tmp_path, env).split()
     assert Path(where).is_relative_to(site)
-    assert version == (ROOT / "pointea" / "__init__.py").read_text().split('__version__ = "')[1][:5]
+    assert (
+        version
+        == (ROOT / "pointea" / "__init__.py").read_text().split('__version__ = "')[1].split('"')[0]
+    )
 
 
 def test_installed_scripts_train_predict_visualize_and_export(installed, tmp_path):

@@ -19,7 +19,7 @@ from pointea.vis.figures import captioned_row, save_png
 from pointea.vis.point_files import write_labeled_ply
 from pointea.vis.render import RenderError, render_cloud
 
-__all__ = ["ClassPredictions", "PartPredictions", "file_predictions"]
+__all__ = ["ClassPredictions", "FilePredictions", "PartPredictions", "file_predictions"]
 
 
 def _sampled(model: TrainedModel, points: np.ndarray, seed: int, source: Path) -> torch.Tensor:
@@ -27,16 +27,23 @@ def _sampled(model: TrainedModel, points: np.ndarray, seed: int, source: Path) -
     return torch.from_numpy(points[model.resample(points, seed, source)]).unsqueeze(0)
 
 
-def _category_index(name: str, names: list[str], source: str) -> int:
-    lowered = [n.lower() for n in names]
-    if name.lower() not in lowered:
-        raise ConfigError(
-            f"unknown category {name!r} ({source}); the checkpoint knows: {', '.join(names)}"
-        )
-    return lowered.index(name.lower())
+class FilePredictions:
+    """The per-file flow of one kind of trained model (``serves``); each subclass is found
+    by :func:`file_predictions`, so a new task adds one subclass and edits nothing else."""
+
+    serves: type[TrainedModel] = TrainedModel
+    flows: list[type[FilePredictions]] = []
+
+    def __init_subclass__(cls, **kwargs) -> None:
+        super().__init_subclass__(**kwargs)
+        FilePredictions.flows.append(cls)
+
+    def __call__(self, path: Path, raw: np.ndarray, points: np.ndarray, out: Path) -> dict:
+        """``raw``: the file's points (N, 3); ``points``: normalised. Returns the record."""
+        raise NotImplementedError
 
 
-class ClassPredictions:
+class ClassPredictions(FilePredictions):
     """The top-5 classes of each file's cloud, printed and recorded."""
 
     serves = TrainedClassifier
@@ -56,7 +63,7 @@ class ClassPredictions:
         return {"file": str(path), "task": self.model.task, "points": len(raw), "top5": top5}
 
 
-class PartPredictions:
+class PartPredictions(FilePredictions):
     """Every point's part, written as a coloured PLY (all input points) and a PNG.
 
     The category is ``category=`` or, with ``cls_ckpt_path=``, the most probable of a
@@ -70,7 +77,10 @@ class PartPredictions:
         names = model.class_names
         self.category = self.classifier = None
         if cfg.category:
-            self.category = _category_index(cfg.category, names, "category=")
+            try:
+                self.category = model.category_index(cfg.category)
+            except ValueError as err:
+                raise ConfigError(f"category={cfg.category}: {err}") from None
         elif cfg.cls_ckpt_path:
             self.classifier = load_model(cfg.cls_ckpt_path)
             if not isinstance(self.classifier, TrainedClassifier):
@@ -80,7 +90,7 @@ class PartPredictions:
                 )
             known = {n.lower() for n in names}
             self.cls_to_category = {
-                i: _category_index(n, names, "")
+                i: model.category_index(n)
                 for i, n in enumerate(self.classifier.class_names)
                 if n.lower() in known
             }
@@ -130,9 +140,9 @@ class PartPredictions:
         return {**record, "png": str(png)}
 
 
-def file_predictions(model: TrainedModel, cfg: DictConfig) -> ClassPredictions | PartPredictions:
+def file_predictions(model: TrainedModel, cfg: DictConfig) -> FilePredictions:
     """The per-file flow for the model's kind."""
-    for kind in (ClassPredictions, PartPredictions):
-        if isinstance(model, kind.serves):
-            return kind(model, cfg)
+    for flow in FilePredictions.flows:
+        if isinstance(model, flow.serves):
+            return flow(model, cfg)
     raise ConfigError(f"predict has no per-file flow for {model!r}")

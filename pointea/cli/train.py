@@ -55,15 +55,9 @@ def _build_task(cfg: DictConfig, metadata: dict) -> pl.LightningModule:
 
 
 def _test_details(task: pl.LightningModule, metadata: dict) -> dict:
-    """What the plots need beyond the CSV log: the confusion matrix or per-category IoU."""
-    details = {"task": metadata["task"], "class_names": metadata["class_names"]}
-    if getattr(task, "test_confusion", None) is not None:
-        details["confusion"] = task.test_confusion.tolist()
-    if getattr(task, "test_per_category", None) is not None:
-        details["per_category_iou"] = dict(
-            zip(metadata["class_names"], task.test_per_category.tolist(), strict=True)
-        )
-    return details
+    """What the plots need beyond the CSV log: the task's own details (confusion matrix or
+    per-category IoU)."""
+    return {"task": metadata["task"], "class_names": metadata["class_names"], **task.test_details()}
 
 
 def _print_table(metrics: dict[str, float], title: str) -> None:

@@ -43,6 +43,7 @@ class ModelNet40H5(Dataset):
 
     folder = "modelnet40_ply_hdf5_2048"
     marker = "shape_names.txt"
+    list_file = "{split}_files.txt"  # each split's list of shards
     release = "modelnet40"
     splits = ("train", "test")
     task = "cls"
@@ -56,8 +57,8 @@ class ModelNet40H5(Dataset):
         self.num_points = num_points
         self.class_names = self.read_tables(self.root).class_names
         names_file = self.root / self.marker
-        check_lists_disjoint({s: self.root / f"{s}_files.txt" for s in self.splits})
-        list_file = self.root / f"{split}_files.txt"
+        check_lists_disjoint({s: self.root / self.list_file.format(split=s) for s in self.splits})
+        list_file = self.root / self.list_file.format(split=split)
         arrays = read_shards(read_list_file(list_file), ("data", "label"))
         check_points(list_file, arrays["data"].shape[1], num_points)
         labels = arrays["label"].astype(np.int64)

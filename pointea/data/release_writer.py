@@ -51,7 +51,7 @@ def write_modelnet40_layout(
         }
         # The official lists carry the path inside the repository that made them.
         lines = _write_split(folder, split, arrays, f"data/{folder.name}/")
-        (folder / f"{split}_files.txt").write_text("\n".join(lines) + "\n")
+        (folder / ModelNet40H5.list_file.format(split=split)).write_text("\n".join(lines) + "\n")
     (folder / ModelNet40H5.marker).write_text("\n".join(class_names) + "\n")
 
 
@@ -75,7 +75,8 @@ def write_shapenetpart_layout(
             "pid": np.asarray(parts, dtype=np.uint8),
         }
         lines = _write_split(folder, split, arrays, "")
-        (folder / f"{split}_hdf5_file_list.txt").write_text("\n".join(lines) + "\n")
+        list_file = folder / ShapeNetPartH5.list_file.format(split=split)
+        list_file.write_text("\n".join(lines) + "\n")
     (folder / ShapeNetPartH5.marker).write_text(
         "".join(f"{name}\t{synset}\n" for name, synset in categories)
     )
@@ -86,4 +87,4 @@ def write_shapenetpart_layout(
         for local in range(len(ids))
     ]
     order = np.argsort([g for ids in category_parts for g in ids], kind="stable")
-    (folder / "overallid_to_catid_partid.json").write_text(json.dumps([table[i] for i in order]))
+    (folder / ShapeNetPartH5.part_table).write_text(json.dumps([table[i] for i in order]))

@@ -66,6 +66,8 @@ class ShapeNetPartH5(Dataset):
 
     folder = "hdf5_data"
     marker = "all_object_categories.txt"
+    list_file = "{split}_hdf5_file_list.txt"  # each split's list of shards
+    part_table = "overallid_to_catid_partid.json"  # [synset, local part] per global part id
     release = "shapenetpart"
     splits = ("train", "val", "trainval", "test")
     task = "seg"
@@ -78,12 +80,14 @@ class ShapeNetPartH5(Dataset):
         self.split = split
         self.num_points = num_points
         self.category_names, self.category_parts = self.read_part_table(self.root)
-        check_lists_disjoint({s: self.root / f"{s}_hdf5_file_list.txt" for s in _OFFICIAL_SPLITS})
+        check_lists_disjoint(
+            {s: self.root / self.list_file.format(split=s) for s in _OFFICIAL_SPLITS}
+        )
         shards = []
         for name in ("train", "val") if split == "trainval" else (split,):
-            shards += read_list_file(self.root / f"{name}_hdf5_file_list.txt")
+            shards += read_list_file(self.root / self.list_file.format(split=name))
         arrays = read_shards(shards, ("data", "label", "pid"))
-        where = self.root / f"{split}_hdf5_file_list.txt"
+        where = self.root / self.list_file.format(split=split)
         check_points(where, arrays["data"].shape[1], num_points)
         categories = arrays["label"].astype(np.int64)
         parts = arrays["pid"].astype(np.int64)
@@ -108,7 +112,7 @@ class ShapeNetPartH5(Dataset):
         folder = cls.find(root)
         names, parts = cls.read_part_table(folder)
         num_parts = sum(len(p) for p in parts)
-        table_file = folder / "overallid_to_catid_partid.json"
+        table_file = folder / cls.part_table
         # without the part table, the official categories in the marker file define the parts
         parts_source = table_file if table_file.is_file() else folder / cls.marker
         counts = {
@@ -129,7 +133,7 @@ class ShapeNetPartH5(Dataset):
         names_file = folder / cls.marker
         rows = cls._read_categories(names_file)
         official = cls._claims_official([synset for _, synset in rows])
-        table_file = folder / "overallid_to_catid_partid.json"
+        table_file = folder / cls.part_table
         if not table_file.is_file():
             if official:
                 return [name for name, _ in rows], [list(c[2]) for c in OFFICIAL_CATEGORIES]

@@ -38,6 +38,9 @@ class PointTransformerCls(nn.Module):
         xyz: (B, N, 3) -> logits: (B, num_classes)
     """
 
+    inputs = ("xyz",)  # forward's arguments, as exported graphs name them
+    per_point = False  # logits (B, C): one row per cloud
+
     def __init__(
         self,
         num_classes: int,

@@ -38,6 +38,9 @@ class PointTransformerSeg(nn.Module):
         xyz: (B, N, 3); category: (B,) int64 -> logits: (B, N, num_parts)
     """
 
+    inputs = ("xyz", "category")  # forward's arguments, as exported graphs name them
+    per_point = True  # logits (B, N, P): one row per point
+
     def __init__(
         self,
         num_parts: int,

@@ -50,6 +50,10 @@ class ClassificationTask(PointTask):
         self.log("val/macc", metrics["macc"].float())
         self.val_metric.reset()
 
+    def test_details(self) -> dict:
+        """The test confusion matrix (rows: truth, columns: prediction)."""
+        return {} if self.test_confusion is None else {"confusion": self.test_confusion.tolist()}
+
     def on_test_epoch_end(self) -> None:
         metrics = self.test_metric.compute()
         self.log("test/oa", metrics["oa"].float())

@@ -118,6 +118,10 @@ class PointTask(pl.LightningModule):
         """Feed one batch's predictions to ``metric`` (the val, test or voted-test metric)."""
         raise NotImplementedError
 
+    def test_details(self) -> dict[str, Any]:
+        """What the run's plots need beyond the CSV log, after testing (plain data)."""
+        return {}
+
     # --- the shared loop ---------------------------------------------------------------------
 
     def training_step(self, batch: Batch, batch_idx: int) -> torch.Tensor:

@@ -85,6 +85,13 @@ class SegmentationTask(PointTask):
         metric.reset()
         return metrics["per_category"].detach().cpu()
 
+    def test_details(self) -> dict:
+        """Each category's test IoU, by name."""
+        if self.test_per_category is None:
+            return {}
+        ious = self.test_per_category.tolist()
+        return {"per_category_iou": dict(zip(self.category_names, ious, strict=True))}
+
     def on_test_epoch_end(self) -> None:
         self.test_per_category = self._log_test(self.test_metric, "")
         if self.votes > 1:
