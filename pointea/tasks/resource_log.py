@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import resource
 import sys
 import time
@@ -9,6 +10,8 @@ from pathlib import Path
 
 import pytorch_lightning as pl
 import torch
+
+from pointea.ops.allocator import release_freed_memory
 
 __all__ = ["ResourceLog", "peak_memory_mib", "reset_peak_memory"]
 
@@ -54,6 +57,10 @@ class ResourceLog(pl.Callback):
         self.seconds = 0.0
 
     def on_fit_start(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
+        # Runs of one multirun share the process: what earlier runs freed (and the heap kept)
+        # must not count in this run's peak, or later runs of a sweep look bigger.
+        gc.collect()
+        release_freed_memory()
         reset_peak_memory(pl_module.device)
 
     def on_train_epoch_start(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
