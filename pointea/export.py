@@ -55,9 +55,9 @@ INPUT_AXES = {"xyz": {0: "B", 1: "N"}, "category": {0: "B"}}  # the dynamic ones
 
 
 def input_names(network: nn.Module) -> list[str]:
-    """The network's inputs (its ``inputs``), as the exported graph names them (keys of
-    ``INPUTS``)."""
-    return list(network.inputs)
+    """The network's inputs (its ``inputs``; a network without them takes one cloud), as the
+    exported graph names them (keys of ``INPUTS``)."""
+    return list(getattr(network, "inputs", ("xyz",)))
 
 
 @contextmanager
@@ -77,7 +77,7 @@ def _unchunked(network: nn.Module):
 def _names(network: nn.Module) -> tuple[list[str], dict[str, dict[int, str]]]:
     inputs = input_names(network)
     axes = {name: INPUT_AXES[name] for name in inputs}
-    axes["logits"] = {0: "B", 1: "N"} if network.per_point else {0: "B"}
+    axes["logits"] = {0: "B", 1: "N"} if getattr(network, "per_point", False) else {0: "B"}
     return inputs, axes
 
 
