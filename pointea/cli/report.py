@@ -152,7 +152,8 @@ def markdown(summary: dict[str, Any], sweep: Path, plots: Sequence[Path] = ()) -
             f"Task `{summary['task']}`; mean ± sample standard deviation over seeds (complete "
             "runs only). Costs: parameters and FLOPs per cloud of the network; training "
             "seconds per epoch (median over epochs after the first) and peak memory (CUDA "
-            "allocator peak, or the process's peak RSS on CPU) from the runs' logs; inference "
+            "allocator peak, or the process's peak RSS on CPU; the run's highest) from the "
+            "runs' logs; inference "
             f"clouds/s measured by the report on one batch ({platform.node()}, "
             f"{torch.get_num_threads()} CPU threads).",
             "",
