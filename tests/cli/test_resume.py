@@ -38,10 +38,17 @@ def _csv_rows(folder):
 
 
 def _tensorboard_curves(folder):
+    """Every scalar curve as TensorBoard shows it (purges applied), in step order.
+
+    Sorted by step: a tiny run's fit and test write two event files in the same second,
+    ordered by name only by a per-process counter, and "...pid.10" sorts before
+    "...pid.9". A purge that failed would still show as extra points.
+    """
     events = EventAccumulator(str(folder / "tensorboard"))  # applies purges, as TensorBoard does
     events.Reload()
     return {
-        tag: [(e.step, e.value) for e in events.Scalars(tag)] for tag in events.Tags()["scalars"]
+        tag: sorted((e.step, e.value) for e in events.Scalars(tag))
+        for tag in events.Tags()["scalars"]
     }
 
 
