@@ -58,15 +58,10 @@ class TrainedModel:
     )
     normalisation = "centred on the centroid, scaled into the unit sphere"
     categories: list[str] | None = None
-    kinds: ClassVar[dict[str, type[TrainedModel]]] = {}  # task -> kind, filled by subclassing
-
-    def __init_subclass__(cls, **kwargs: Any) -> None:
-        super().__init_subclass__(**kwargs)
-        TrainedModel.kinds[cls.task] = cls  # a new task is one new kind, nothing else to edit
 
     def __new__(cls, network: nn.Module, metadata: Mapping[str, Any]) -> TrainedModel:
-        if cls is TrainedModel:  # build the kind the metadata names
-            kinds = TrainedModel.kinds
+        if cls is TrainedModel:  # build the kind the metadata names; a new task is a new kind
+            kinds = {kind.task: kind for kind in TrainedModel.__subclasses__()}
             if metadata.get("task") not in kinds:
                 raise ValueError(
                     f"metadata task must be one of {', '.join(map(repr, kinds))}, "

@@ -28,15 +28,10 @@ def _sampled(model: TrainedModel, points: np.ndarray, seed: int, source: Path) -
 
 
 class FilePredictions:
-    """The per-file flow of one kind of trained model (``serves``); each subclass is found
-    by :func:`file_predictions`, so a new task adds one subclass and edits nothing else."""
+    """The per-file flow of one kind of trained model (``serves``); :func:`file_predictions`
+    picks among the subclasses, so a new task adds one subclass and edits nothing else."""
 
     serves: type[TrainedModel] = TrainedModel
-    flows: list[type[FilePredictions]] = []
-
-    def __init_subclass__(cls, **kwargs) -> None:
-        super().__init_subclass__(**kwargs)
-        FilePredictions.flows.append(cls)
 
     def __call__(self, path: Path, raw: np.ndarray, points: np.ndarray, out: Path) -> dict:
         """``raw``: the file's points (N, 3); ``points``: normalised. Returns the record."""
@@ -142,7 +137,7 @@ class PartPredictions(FilePredictions):
 
 def file_predictions(model: TrainedModel, cfg: DictConfig) -> FilePredictions:
     """The per-file flow for the model's kind."""
-    for flow in FilePredictions.flows:
+    for flow in FilePredictions.__subclasses__():
         if isinstance(model, flow.serves):
             return flow(model, cfg)
     raise ConfigError(f"predict has no per-file flow for {model!r}")
