@@ -1,5 +1,6 @@
 """End to end against a loopback HTTP server serving archives built here."""
 
+import dataclasses
 import functools
 import hashlib
 import http.server
@@ -11,7 +12,9 @@ import zipfile
 import pytest
 
 from pointea.data import DatasetError, ModelNet40H5, ShapeNetPartH5
-from pointea.data.download import ReleaseSpec, fetch, main
+from pointea.data import download
+from pointea.data.download import fetch, main
+from pointea.data.release_spec import ReleaseSpec
 
 FOLDER = "modelnet40_ply_hdf5_2048"
 
@@ -41,15 +44,15 @@ def zip_release(folder, archive, extra=None):
 
 
 def spec_for(folder, url):
+    """A ModelNet40 reader whose download facts are those of the fixture release."""
     md5 = {p.name: hashlib.md5(p.read_bytes()).hexdigest() for p in folder.glob("*.h5")}
-    return ReleaseSpec(
-        dataset=ModelNet40H5,
-        archive="m40.zip",
-        urls=(url,),
-        counts={"train": 9, "test": 3},
-        points=64,
-        md5=md5,
-    )
+
+    class Fixture(ModelNet40H5):
+        download = ReleaseSpec(
+            archive="m40.zip", urls=(url,), counts={"train": 9, "test": 3}, points=64, md5=md5
+        )
+
+    return Fixture
 
 
 def test_good_archive_installs_and_reads(server, modelnet_release, tmp_path):
@@ -143,9 +146,7 @@ def test_cli_installs_from_a_local_archive(modelnet_release, tmp_path, monkeypat
     folder, _ = modelnet_release
     archive = zip_release(folder, tmp_path / "by_hand.zip")
     spec = spec_for(folder, "http://unused")
-    monkeypatch.setitem(
-        __import__("pointea.data.download", fromlist=["RELEASES"]).RELEASES, "modelnet40", spec
-    )
+    monkeypatch.setattr(download, "download_options", lambda: {"modelnet40": spec})
     assert main(["modelnet40", "--root", str(tmp_path / "d"), "--archive", str(archive)]) == 0
     assert "ready" in capsys.readouterr().out
     # A second install into the same root leaves the first copy alone and says so.
@@ -167,23 +168,18 @@ def test_cli_installs_from_a_local_archive(modelnet_release, tmp_path, monkeypat
 
 
 def test_official_checksums_are_the_published_ones():
-    from pointea.data.download import RELEASES
-
-    md5 = RELEASES["modelnet40"].md5
+    md5 = ModelNet40H5.download.md5
     assert md5["ply_data_train0.h5"] == "3176385ffc31a7b6b5af22191fd920d1"
     assert md5["ply_data_test1.h5"] == "aba4b12a67c34391cc3c015a6f08ed4b"
-    assert len(md5) == 7 and RELEASES["modelnet40"].counts == {"train": 9840, "test": 2468}
+    assert len(md5) == 7 and ModelNet40H5.download.counts == {"train": 9840, "test": 2468}
 
 
 def test_shapenetpart_checks_file_set_and_counts(parts_release, tmp_path):
     folder, _ = parts_release
-    spec = ReleaseSpec(
-        dataset=ShapeNetPartH5,
-        archive="p.zip",
-        urls=(),
-        counts={"train": 6, "val": 3, "test": 4},
-        points=64,
-    )
+    class Fixture(ShapeNetPartH5):
+        download = ReleaseSpec(archive="p.zip", counts={"train": 6, "val": 3, "test": 4}, points=64)
+
+    spec = Fixture
 
     def archive(exclude=()):
         path = tmp_path / "p.zip"
@@ -196,7 +192,10 @@ def test_shapenetpart_checks_file_set_and_counts(parts_release, tmp_path):
     assert (fetch(spec, tmp_path / "ok", archive=archive()) / "ply_data_val0.h5").is_file()
     with pytest.raises(DatasetError, match="list file .*val_hdf5_file_list.txt is missing"):
         fetch(spec, tmp_path / "bad", archive=archive(exclude=("val_hdf5_file_list.txt",)))
-    wrong_count = ReleaseSpec(**{**spec.__dict__, "counts": {"train": 12137}})
+    class WrongCount(ShapeNetPartH5):
+        download = dataclasses.replace(Fixture.download, counts={"train": 12137})
+
+    wrong_count = WrongCount
     with pytest.raises(DatasetError, match="split 'train' holds 6 shapes, expected 12137"):
         fetch(wrong_count, tmp_path / "bad", archive=archive())
     assert list((tmp_path / "bad").iterdir()) == []

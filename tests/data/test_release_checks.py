@@ -1,6 +1,7 @@
 """Releases are checked for sense: shards, lists, tables and, for the official ShapeNetPart
 release, its known facts. Every refusal names the real file."""
 
+import dataclasses
 import errno
 import json
 import pathlib
@@ -13,7 +14,7 @@ from h5_layouts import modelnet_arrays, write_h5
 
 from pointea.cli.run_config import exit_on_user_error
 from pointea.data import DatasetError, ModelNet40H5, PointCloudDataModule, ShapeNetPartH5, download
-from pointea.data.download import ReleaseSpec, fetch, main
+from pointea.data.download import fetch, main
 from pointea.data.shapenet_part import OFFICIAL_CATEGORIES
 
 # --- ModelNet40 layout: lists, shards, class table -----------------------------------------
@@ -154,13 +155,14 @@ def _empty_shard(path, points=64):
     write_h5(path, data=np.zeros((0, points, 3), np.float32), label=np.zeros((0, 1), np.uint8))
 
 
-def test_an_empty_test_split_is_found_in_setup(modelnet_release):
+def test_a_shard_holding_no_shape_is_named(modelnet_release):
     folder, _ = modelnet_release
     _empty_shard(folder / "ply_data_test0.h5")
     datamodule = PointCloudDataModule(
         dataset=ModelNet40H5, root=folder, num_points=16, num_classes=3
     )
-    with pytest.raises(DatasetError, match=rf"the test split of {folder} holds no shapes"):
+    message = rf"^{folder / 'ply_data_test0.h5'} holds no shapes \('data' has shape \(0, 64, 3\)\)$"
+    with pytest.raises(DatasetError, match=message):
         datamodule.setup("fit")
 
 
@@ -184,7 +186,7 @@ def test_a_validation_fraction_that_carves_nothing_is_named(tmp_path):
         datamodule.setup("fit")
 
 
-def test_an_empty_validation_split_of_shapenetpart_is_found(parts_release):
+def test_an_empty_validation_shard_of_shapenetpart_is_named(parts_release):
     folder, _ = parts_release
     write_h5(
         folder / "ply_data_val0.h5",
@@ -195,7 +197,7 @@ def test_an_empty_validation_split_of_shapenetpart_is_found(parts_release):
     datamodule = PointCloudDataModule(
         dataset=ShapeNetPartH5, root=folder, num_points=16, num_parts=5, num_categories=2
     )
-    with pytest.raises(DatasetError, match=r"the val split of .* holds no shapes"):
+    with pytest.raises(DatasetError, match=r"hdf5_data/ply_data_val0.h5 holds no shapes"):
         datamodule.setup("fit")
 
 
@@ -365,22 +367,25 @@ def _zip(folder, archive):
     return archive
 
 
+class SmallOfficial(ShapeNetPartH5):
+    """The official release's download facts, at the fixtures' points per shape."""
+
+    download = dataclasses.replace(ShapeNetPartH5.download, urls=("http://unused",), points=POINTS)
+
+
+def test_the_download_counts_are_the_sums_of_the_written_facts():
+    assert dict(ShapeNetPartH5.download.counts) == {"train": 12137, "val": 1870, "test": 2874}
+
+
 def _install(archive, root, monkeypatch):
-    spec = ReleaseSpec(
-        dataset=ShapeNetPartH5,
-        archive="shapenet_part_seg_hdf5_data.zip",
-        urls=("http://unused",),
-        counts={"train": 12137, "val": 1870, "test": 2874},
-        points=POINTS,
-    )
-    monkeypatch.setitem(download.RELEASES, "shapenetpart", spec)
+    monkeypatch.setattr(download, "download_options", lambda: {"shapenetpart": SmallOfficial})
     return main(["shapenetpart", "--root", str(root), "--archive", str(archive)])
 
 
 def test_a_forged_archive_with_zero_points_is_not_ready(tmp_path, monkeypatch, capsys):
     folder = _write_official(tmp_path / "forged" / "hdf5_data", points=0.0)
     archive = _zip(folder, tmp_path / "forged.zip")
-    assert _install(archive, tmp_path / "data", monkeypatch) == 1
+    assert _install(archive, tmp_path / "data", monkeypatch) == 2
     out, err = capsys.readouterr()
     assert "ready" not in out
     # The message names the file inside the archive, not the deleted staging copy.
@@ -405,7 +410,7 @@ def test_a_full_disk_during_extraction_names_the_archive(official, tmp_path, mon
         raise OSError(errno.ENOSPC, "No space left on device")
 
     monkeypatch.setattr(zipfile.ZipFile, "extract", full)
-    assert _install(archive, tmp_path / "data", monkeypatch) == 1
+    assert _install(archive, tmp_path / "data", monkeypatch) == 2
     err = capsys.readouterr().err
     assert err.splitlines() == [
         f"error: {archive}: extracting hdf5_data/all_object_categories.txt into "
@@ -435,11 +440,4 @@ def test_other_os_errors_are_not_swallowed():
 
 
 def test_fetch_from_a_present_release_checks_it(official_copy):
-    spec = ReleaseSpec(
-        dataset=ShapeNetPartH5,
-        archive="x.zip",
-        urls=(),
-        counts={"train": 12137, "val": 1870, "test": 2874},
-        points=POINTS,
-    )
-    assert fetch(spec, official_copy.parent) == official_copy
+    assert fetch(SmallOfficial, official_copy.parent) == official_copy
