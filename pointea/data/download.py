@@ -319,10 +319,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         )
     except DatasetError as err:
         print(f"error: {err}", file=sys.stderr)
-        return 2
+        return 1
     except OSError as err:  # e.g. a full disk or no permission to create --root
         print(f"error: {err.filename or args.root}: {err.strerror or err}", file=sys.stderr)
-        return 2
+        return 1
     print(f"{args.dataset} is ready in {folder}")
     return 0
 
