@@ -7,6 +7,7 @@ import http.server
 import shutil
 import stat
 import threading
+import time
 import zipfile
 
 import pytest
@@ -199,3 +200,62 @@ def test_shapenetpart_checks_file_set_and_counts(parts_release, tmp_path):
     with pytest.raises(DatasetError, match="split 'train' holds 6 shapes, expected 12137"):
         fetch(wrong_count, tmp_path / "bad", archive=archive())
     assert list((tmp_path / "bad").iterdir()) == []
+
+
+class Trickle(http.server.BaseHTTPRequestHandler):
+    """Promises a megabyte and sends one byte every 0.1 s: never idle long enough for a
+    per-read timeout."""
+
+    def do_GET(self):  # noqa: N802 - the http.server API
+        self.send_response(200)
+        self.send_header("Content-Length", str(1 << 20))
+        self.end_headers()
+        try:
+            for _ in range(600):
+                self.wfile.write(b"x")
+                self.wfile.flush()
+                time.sleep(0.1)
+        except OSError:  # the client gave up
+            pass
+
+    def log_message(self, *args):
+        pass
+
+
+def test_a_trickling_mirror_is_given_up_naming_it(tmp_path, modelnet_release, monkeypatch, capsys):
+    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Trickle)
+    httpd.daemon_threads = True
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    url = f"http://127.0.0.1:{httpd.server_address[1]}/m40.zip"
+    try:
+        spec = spec_for(modelnet_release[0], url)
+        monkeypatch.setattr(download, "download_options", lambda: {"modelnet40": spec})
+        start = time.monotonic()
+        code = main(["modelnet40", "--root", str(tmp_path / "d"), "--stall-timeout", "0.5"])
+        elapsed = time.monotonic() - start
+    finally:
+        httpd.shutdown()
+        httpd.server_close()
+    assert code == 1 and elapsed < 5
+    err = capsys.readouterr().err
+    stalled = [line for line in err.splitlines() if "stalled" in line]
+    assert len(stalled) == 1 and stalled[0].strip().startswith(f"{url}: the transfer stalled")
+    assert list((tmp_path / "d").iterdir()) == []
+
+
+def test_a_release_without_urls_asks_for_the_archive(tmp_path, modelnet_release):
+    class ByRequest(ModelNet40H5):
+        download = ReleaseSpec(archive="by_request.zip", counts={"train": 9, "test": 3}, points=64)
+
+    with pytest.raises(DatasetError, match=r"no public download URL: .*pass --archive PATH"):
+        fetch(ByRequest, tmp_path / "d")
+    archive = zip_release(modelnet_release[0], tmp_path / "by_request.zip")
+    assert (fetch(ByRequest, tmp_path / "d", archive=archive) / "shape_names.txt").is_file()
+
+
+def test_the_cli_offers_the_data_options_that_have_a_download(capsys):
+    assert set(download.download_options()) >= {"modelnet40", "shapenetpart"}
+    assert not {"synthetic_cls", "synthetic_parts"} & set(download.download_options())
+    with pytest.raises(SystemExit):
+        main(["synthetic_cls", "--root", "x"])
+    assert "invalid choice: 'synthetic_cls'" in capsys.readouterr().err
