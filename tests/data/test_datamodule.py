@@ -178,7 +178,9 @@ def test_an_option_inheriting_a_download_does_not_fetch_into_its_own_root(tmp_pa
     monkeypatch.setattr(download, "fetch", lambda *args, **kwargs: calls.append(args))
     mine = f"defaults:\n  - modelnet40\n  - _self_\nroot: {tmp_path / 'mine'}\n"
     module = _data_option(tmp_path, mine)
-    with pytest.raises(DatasetError, match=r"mine holds no ModelNet40H5 release, and data.download="):
+    with pytest.raises(
+        DatasetError, match=r"mine holds no ModelNet40H5 release, and data.download="
+    ):
         module.prepare_data()
     assert calls == [] and not (tmp_path / "mine").exists()
     # Saying so fetches into the option's own root; the option's parent still fetches into its own.

@@ -12,8 +12,7 @@ import zipfile
 
 import pytest
 
-from pointea.data import DatasetError, ModelNet40H5, ShapeNetPartH5
-from pointea.data import download
+from pointea.data import DatasetError, ModelNet40H5, ShapeNetPartH5, download
 from pointea.data.download import fetch, main
 from pointea.data.release_spec import ReleaseSpec
 
@@ -177,6 +176,7 @@ def test_official_checksums_are_the_published_ones():
 
 def test_shapenetpart_checks_file_set_and_counts(parts_release, tmp_path):
     folder, _ = parts_release
+
     class Fixture(ShapeNetPartH5):
         download = ReleaseSpec(archive="p.zip", counts={"train": 6, "val": 3, "test": 4}, points=64)
 
@@ -193,6 +193,7 @@ def test_shapenetpart_checks_file_set_and_counts(parts_release, tmp_path):
     assert (fetch(spec, tmp_path / "ok", archive=archive()) / "ply_data_val0.h5").is_file()
     with pytest.raises(DatasetError, match="list file .*val_hdf5_file_list.txt is missing"):
         fetch(spec, tmp_path / "bad", archive=archive(exclude=("val_hdf5_file_list.txt",)))
+
     class WrongCount(ShapeNetPartH5):
         download = dataclasses.replace(Fixture.download, counts={"train": 12137})
 

@@ -68,8 +68,9 @@ def test_a_count_that_does_not_follow_the_subset_says_what_to_set(modelnet_relea
         dataset=ModelNet40H5, root=folder, num_points=16, num_classes=3, classes=["bed"]
     )
     with pytest.raises(
-        DatasetError, match=r"data.num_classes=3 but data.classes=\['bed'\] defines 1.*"
-        r"set data.num_classes=1 as well"
+        DatasetError,
+        match=r"data.num_classes=3 but data.classes=\['bed'\] defines 1.*"
+        r"set data.num_classes=1 as well",
     ):
         module.read_tables()
 
