@@ -60,7 +60,7 @@ def _dataset_class(option: Path) -> type | None:
             return None
         module, _, name = target.rpartition(".")
         found = getattr(importlib.import_module(module), name)
-    except (OSError, yaml.YAMLError, AttributeError, ImportError, ValueError):
+    except Exception:  # noqa: BLE001 - an option that cannot be read installs nothing
         return None
     return found if isinstance(found, type) and issubclass(found, PointCloudRelease) else None
 
