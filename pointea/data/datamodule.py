@@ -123,7 +123,6 @@ class PointCloudDataModule(pl.LightningDataModule):
         self.categories = None if categories is None else list(categories)
         self.partial = bool(partial) or classes is not None or categories is not None
         self.subset: LabelSubset | None = None
-        self.release_tables: ReleaseTables | None = None
         self.builtin_config = SyntheticConfig(**dict(builtin_options or {}))
         self.val_fraction, self.select_on_test = val_fraction, select_on_test
         self.train_split = train_split
@@ -190,7 +189,7 @@ class PointCloudDataModule(pl.LightningDataModule):
         ``categories``, the subset's tables. Checks the configured counts against them."""
         if self.tables is None:
             self.folder = self.dataset_class.find(self.root)
-            tables = self.release_tables = self.dataset_class.read_tables(self.folder)
+            tables = self.dataset_class.read_tables(self.folder)
             names, option = self._subset_names(tables)
             if names is not None:
                 self.subset = LabelSubset.select(tables, names, option)
@@ -246,11 +245,12 @@ class PointCloudDataModule(pl.LightningDataModule):
         carved = "val" not in self.dataset_class.splits and not self.select_on_test
         for split, arrays in host.items():
             if len(arrays["pos"]) == 0:
-                why = (
-                    f" (data.val_fraction={self.val_fraction} carves none)"
-                    if split == "val" and carved
-                    else ""
-                )
+                why = ""
+                if split == "val" and carved:
+                    why = f" (data.val_fraction={self.val_fraction} carves none)"
+                elif self.subset is not None:
+                    option = "categories" if self.categories is not None else "classes"
+                    why = f" of data.{option}={self.subset.tables.class_names}"
                 raise DatasetError(
                     f"the {split} split of {self.folder} holds no shapes{why}; "
                     f"training and testing need shapes in train, val and test"

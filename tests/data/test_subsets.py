@@ -110,7 +110,9 @@ def test_a_subset_that_leaves_a_split_empty_is_named(parts_release):
     module = PointCloudDataModule(
         dataset=ShapeNetPartH5, root=folder, num_points=16, categories=["A"]
     )
-    with pytest.raises(DatasetError, match=r"the test split of .* holds no shapes"):
+    with pytest.raises(
+        DatasetError, match=r"the test split of .* holds no shapes of data.categories=\['A'\]"
+    ):
         module.setup("fit")
 
 
