@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
@@ -10,8 +11,10 @@ import torch
 
 from pointea.data.batches import DeviceBatches, WorkerBatches
 from pointea.data.errors import DatasetError
-from pointea.data.h5_release import stored_points
+from pointea.data.label_subset import LabelSubset
+from pointea.data.point_cloud_release import PointCloudRelease
 from pointea.data.release_tables import ReleaseTables
+from pointea.data.shared_shapes import check_no_shared_shapes
 from pointea.data.splits import stratified_split
 from pointea.data.synthetic import SyntheticConfig, ensure_synthetic
 from pointea.data.transforms import Compose, FirstPoints, RandomSubset
@@ -20,29 +23,45 @@ __all__ = ["PointCloudDataModule"]
 
 COUNT_KEYS = ("num_classes", "num_parts", "num_categories")
 
+log = logging.getLogger(__name__)
+
 
 class PointCloudDataModule(pl.LightningDataModule):
     """Loads each split once onto the trainer's device and serves augmented batches.
 
-    Everything about the release's layout comes from ``dataset``: where its folder is,
-    how to read its tables, its splits, and the arrays of a split (``pos``, ``y`` and,
-    for part segmentation, ``category``). A split the dataset lacks (ModelNet40 has no
-    ``val``) is carved out of train, stratified by the dataset's ``stratify_by`` array.
+    Everything about the release's layout comes from ``dataset``, a
+    :class:`~pointea.data.point_cloud_release.PointCloudRelease`: where its folder is, how
+    to read its tables, its splits, and the arrays of a split (``pos``, ``y`` and, for part
+    segmentation, ``category``). A split the dataset lacks (ModelNet40 has no ``val``) is
+    carved out of train, stratified by the dataset's ``stratify_by`` array. A release whose
+    test (or val) split repeats shapes of its train split is refused, naming both files.
 
     Args:
-        dataset: the release's dataset class (``ModelNet40H5``, ``ShapeNetPartH5`` or any
-            class with the same class attributes and methods), or a partial of one; it is
-            called as ``dataset(folder, split, num_points)``.
+        dataset: the release's dataset class, or a partial of one; it is called as
+            ``dataset(folder, split, num_points)`` (with ``partial=True`` when asked for).
         root: the release folder or the folder holding it.
         num_points: points per cloud fed to the model.
-        num_classes, num_parts, num_categories: the counts the configuration promises;
-            each one given is checked against the release's own tables, and must be one
-            the release defines.
+        num_classes, num_parts, num_categories: the counts the configuration promises (the
+            network is built with them); each one given is checked against the release's
+            own tables, or against the subset's when ``classes``/``categories`` select one.
+        classes: train, validate and test on these classes only (classification), matched
+            case-insensitively; they are numbered 0..k-1 in the release's order.
+        categories: the same for the object categories of part segmentation; the kept
+            categories' parts are numbered 0..p-1 in the release's order (see
+            :class:`~pointea.data.label_subset.LabelSubset`).
+        partial: accept a release whose contents differ from the official ones (a partial
+            download, a category subset), with one warning line giving the counts. Implied
+            by ``classes``/``categories``.
         builtin: ``"synthetic_cls"``/``"synthetic_parts"`` to generate the built-in data
             into ``root`` in ``prepare_data``.
         builtin_options: :class:`SyntheticConfig` fields for the generator (sizes, seed).
-        download: fetch the release into ``root`` in ``prepare_data`` when it is absent.
+        download: the folder the dataset's release may be fetched into when absent, or
+            ``True`` for ``root``, or ``False``/``None``: never. A data option that inherits
+            another's defaults but sets its own ``root`` therefore never fetches the other's
+            release into it unless it says so.
         urls: mirror URLs for the download, tried in order.
+        stall_timeout: give a mirror up when the transfer makes no progress for this many
+            seconds.
         val_fraction: the fraction of train carved out for validation when the release
             has no validation split, stratified and seeded.
         select_on_test: use the test split for validation (checkpoint selection on test),
@@ -69,8 +88,12 @@ class PointCloudDataModule(pl.LightningDataModule):
         eval_batch_size: int | None = None,
         builtin: str | None = None,
         builtin_options: Mapping[str, int] | None = None,
-        download: bool = False,
+        download: str | bool | None = None,
         urls: Sequence[str] | None = None,
+        stall_timeout: float = 60.0,
+        classes: Sequence[str] | None = None,
+        categories: Sequence[str] | None = None,
+        partial: bool = False,
         val_fraction: float = 0.1,
         select_on_test: bool = False,
         train_split: str = "train",
@@ -84,7 +107,7 @@ class PointCloudDataModule(pl.LightningDataModule):
         if loader not in ("device", "workers"):
             raise ValueError(f"data.loader must be 'device' or 'workers', got {loader!r}")
         self.dataset = dataset
-        self.dataset_class = getattr(dataset, "func", dataset)  # a class or a partial of one
+        self.dataset_class: type[PointCloudRelease] = getattr(dataset, "func", dataset)
         self.root = Path(root).expanduser()
         self.num_points = num_points
         self.counts = {
@@ -95,6 +118,11 @@ class PointCloudDataModule(pl.LightningDataModule):
         self.batch_size = batch_size
         self.eval_batch_size = eval_batch_size or batch_size
         self.builtin, self.download, self.urls = builtin, download, list(urls or [])
+        self.stall_timeout = stall_timeout
+        self.classes = None if classes is None else list(classes)
+        self.categories = None if categories is None else list(categories)
+        self.partial = bool(partial) or classes is not None or categories is not None
+        self.subset: LabelSubset | None = None
         self.builtin_config = SyntheticConfig(**dict(builtin_options or {}))
         self.val_fraction, self.select_on_test = val_fraction, select_on_test
         self.train_split = train_split
@@ -125,9 +153,28 @@ class PointCloudDataModule(pl.LightningDataModule):
         if self.builtin:
             ensure_synthetic(self.root, self.builtin, self.builtin_config)
         elif self.download and not self._release_present():
-            from pointea.data.download import fetch
+            self._fetch()
 
-            fetch(self.dataset_class.release, self.root, urls=self.urls or None)
+    def _fetch(self) -> None:
+        """Fetch the release into ``root``, if this data option allows it there."""
+        release = self.dataset_class
+        if release.download is None:
+            raise DatasetError(
+                f"no download for {release.__name__}: give data.root=PATH where the release "
+                f"is ({self.root} holds none)"
+            )
+        into = self.root if self.download is True else Path(str(self.download)).expanduser()
+        if into.resolve() != self.root.resolve():
+            raise DatasetError(
+                f"{self.root} holds no {release.__name__} release, and data.download={into} "
+                f"fetches it into that folder only: give data.root=PATH where the release is, "
+                f"or data.download=true to fetch it into {self.root}"
+            )
+        if not (self.urls or release.download.urls):
+            raise DatasetError(f"{self.root} holds no release. {release.how_to_get(self.root)}")
+        from pointea.data.download import fetch
+
+        fetch(release, self.root, urls=self.urls or None, stall_timeout=self.stall_timeout)
 
     def _release_present(self) -> bool:
         try:
@@ -138,11 +185,15 @@ class PointCloudDataModule(pl.LightningDataModule):
 
     def read_tables(self) -> ReleaseTables:
         """Find the release folder (once) and read its small text files, without loading
-        shards: what a task needs to be built before ``setup``. Checks the configured
-        counts against them."""
+        shards: what a task needs to be built before ``setup``. With ``classes`` or
+        ``categories``, the subset's tables. Checks the configured counts against them."""
         if self.tables is None:
             self.folder = self.dataset_class.find(self.root)
             tables = self.dataset_class.read_tables(self.folder)
+            names, option = self._subset_names(tables)
+            if names is not None:
+                self.subset = LabelSubset.select(tables, names, option)
+                tables = self.subset.tables
             for key, configured in self.counts.items():
                 if key not in tables.counts:
                     raise DatasetError(
@@ -151,24 +202,40 @@ class PointCloudDataModule(pl.LightningDataModule):
                     )
                 actual, source = tables.counts[key]
                 if configured != actual:
+                    fix = f": set data.{key}={actual} as well" if self.subset else ""
                     raise DatasetError(
                         f"data.{key}={configured} but {source} defines {actual}: the data "
-                        f"config does not describe this release"
+                        f"config does not describe this release{fix}"
                     )
             self.tables = tables
         return self.tables
 
+    def _subset_names(self, tables: ReleaseTables) -> tuple[list[str] | None, str]:
+        """The names ``classes`` or ``categories`` select, and the option that gave them."""
+        seg = bool(tables.category_parts)
+        wrong, right = ("classes", "categories") if seg else ("categories", "classes")
+        if getattr(self, wrong) is not None:
+            raise DatasetError(
+                f"data.{wrong} selects {wrong}, but the {self.dataset_class.__name__} release "
+                f"in {self.folder} has {right}: use data.{right}=[...]"
+            )
+        return getattr(self, right), f"data.{right}"
+
     def stored_points(self) -> tuple[int, Path]:
-        """Points per shape the release stores (HDF5 headers only) and the shard that says so."""
+        """Points per shape the release stores (read cheaply) and the file that says so."""
         self.read_tables()
-        return stored_points(self.folder)
+        return self.dataset_class.stored_points(self.folder)
 
     # --- loading --------------------------------------------------------------------------
 
     def load_split(self, split: str) -> dict[str, torch.Tensor]:
-        """One of the release's own splits, whole, on the host."""
+        """One of the release's own splits, whole, on the host (the release's labels)."""
+        return self._read_split(split).arrays()
+
+    def _read_split(self, split: str) -> PointCloudRelease:
         self.read_tables()
-        return self.dataset(self.folder, split, self.num_points).arrays()
+        extra = {"partial": True} if self.partial else {}
+        return self.dataset(self.folder, split, self.num_points, **extra)
 
     def setup(self, stage: str | None = None) -> None:
         if self.arrays:
@@ -178,11 +245,12 @@ class PointCloudDataModule(pl.LightningDataModule):
         carved = "val" not in self.dataset_class.splits and not self.select_on_test
         for split, arrays in host.items():
             if len(arrays["pos"]) == 0:
-                why = (
-                    f" (data.val_fraction={self.val_fraction} carves none)"
-                    if split == "val" and carved
-                    else ""
-                )
+                why = ""
+                if split == "val" and carved:
+                    why = f" (data.val_fraction={self.val_fraction} carves none)"
+                elif self.subset is not None:
+                    option = "categories" if self.categories is not None else "classes"
+                    why = f" of data.{option}={self.subset.tables.class_names}"
                 raise DatasetError(
                     f"the {split} split of {self.folder} holds no shapes{why}; "
                     f"training and testing need shapes in train, val and test"
@@ -194,11 +262,25 @@ class PointCloudDataModule(pl.LightningDataModule):
         }
 
     def _load_splits(self) -> dict[str, dict[str, torch.Tensor]]:
-        train, test = self.load_split(self.train_split), self.load_split("test")
+        names = [self.train_split, "test"]
+        if "val" in self.dataset_class.splits and not self.select_on_test:
+            names.insert(1, "val")
+        releases = {split: self._read_split(split) for split in names}
+        for line in check_no_shared_shapes(
+            {split: (r.arrays()["pos"], r.sources) for split, r in releases.items()}
+        ):
+            log.warning("warning: %s", line)
+        if any(r.partial_notes for r in releases.values()):
+            log.warning("warning: %s", self._partial_line(releases))
+        splits = {split: r.arrays() for split, r in releases.items()}
+        if self.subset is not None:
+            key = self.dataset_class.stratify_by
+            splits = {split: self.subset.apply(arrays, key) for split, arrays in splits.items()}
+        train, test = splits[self.train_split], splits["test"]
         if self.select_on_test:
             return {"train": train, "val": test, "test": test}
-        if "val" in self.dataset_class.splits:
-            return {"train": train, "val": self.load_split("val"), "test": test}
+        if "val" in splits:
+            return {"train": train, "val": splits["val"], "test": test}
         stratify = train[self.dataset_class.stratify_by]
         train_idx, val_idx = stratified_split(stratify, self.val_fraction, self.seed)
         return {
@@ -206,6 +288,20 @@ class PointCloudDataModule(pl.LightningDataModule):
             "val": {k: v[val_idx] for k, v in train.items()},
             "test": test,
         }
+
+    def _partial_line(self, releases: Mapping[str, PointCloudRelease]) -> str:
+        """One line giving each split's shapes against the official release's."""
+        spec = self.dataset_class.download
+        official = dict(spec.counts) if spec else {}
+        official["trainval"] = official.get("train", 0) + official.get("val", 0)
+        counts = ", ".join(
+            f"{split} {len(r)}" + (f" of {official[split]}" if official.get(split) else "")
+            for split, r in releases.items()
+        )
+        return (
+            f"{self.folder} differs from the official release, accepted as partial "
+            f"(data.partial=true): {counts} shapes"
+        )
 
     # --- loaders --------------------------------------------------------------------------
 

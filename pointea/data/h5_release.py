@@ -1,26 +1,29 @@
-"""Reading the PointNet-family HDF5 releases: list files, shards, whole-array validation.
+"""The PointNet-family HDF5 releases: list files, shards, whole-array validation.
 
 Both ModelNet40 (``modelnet40_ply_hdf5_2048``) and ShapeNetPart (``hdf5_data``) store
 shards ``ply_data_<split><i>.h5`` named in list files, with ``data`` (n, P, 3) float
-coordinates and integer ``label`` (n, 1). Everything is read into memory and every file
-is closed before the caller gets the arrays.
+coordinates and integer ``label`` (n, 1). :class:`H5Release` reads them for both readers;
+everything is read into memory and every file is closed before the caller gets the arrays.
 """
 
 from __future__ import annotations
 
 import re
+from abc import abstractmethod
 from collections.abc import Mapping
 from pathlib import Path
+from typing import ClassVar
 
 import h5py
 import numpy as np
+import torch
 
 from pointea.data.errors import DatasetError
+from pointea.data.point_cloud_release import PointCloudRelease
 
 __all__ = [
+    "H5Release",
     "check_lists_disjoint",
-    "check_points",
-    "find_release",
     "read_list_file",
     "read_names",
     "read_shards",
@@ -29,17 +32,48 @@ __all__ = [
 ]
 
 
-def find_release(root: str | Path, folder: str, marker: str, download_hint: str) -> Path:
-    """The release folder: ``root`` itself when it holds ``marker``, else ``root / folder``."""
-    root = Path(root).expanduser()
-    for candidate in (root, root / folder):
-        if (candidate / marker).is_file():
-            return candidate
-    state = "does not exist" if not root.exists() else "holds no release"
-    raise DatasetError(
-        f"{root} {state}: expected {folder}/{marker} (or {marker} directly) in it. "
-        f"Download it with `{download_hint} --root {root}`."
-    )
+class H5Release(PointCloudRelease):
+    """A release of ``ply_data_<split><i>.h5`` shards named in one list file per split.
+
+    S shapes, P stored points. A subclass sets the layout's facts below and converts the
+    shards' raw arrays (:meth:`convert`); finding the folder, the list files, reading and
+    checking the shards and the stored point count are done here once.
+
+    Class attributes (beyond :class:`PointCloudRelease`'s):
+        list_file: each split's list of shards, ``"{split}_files.txt"``-style.
+        list_splits: the splits that have a list file. No shard may serve two of them.
+        joined_splits: splits read as the union of others, e.g. ``{"trainval": ("train",
+            "val")}``.
+        keys: the HDF5 datasets every shard holds (``"data"`` and ``"label"`` first).
+
+    Shapes:
+        convert(raw): raw {"data": (S, P, 3) float, "label": (S,) int, ...} -> arrays()
+    """
+
+    list_file: ClassVar[str]
+    list_splits: ClassVar[tuple[str, ...]]
+    joined_splits: ClassVar[Mapping[str, tuple[str, ...]]] = {}
+    keys: ClassVar[tuple[str, ...]] = ("data", "label")
+
+    @classmethod
+    def stored_points(cls, folder: Path) -> tuple[int, Path]:
+        """Points per shape of the shards in ``folder``, from their HDF5 headers."""
+        return stored_points(folder)
+
+    def load(self, folder: Path, split: str) -> dict[str, torch.Tensor]:
+        """Read the shards of ``split``'s list file(s), check them and :meth:`convert` them."""
+        check_lists_disjoint({s: folder / self.list_file.format(split=s) for s in self.list_splits})
+        shards: list[Path] = []
+        for name in self.joined_splits.get(split, (split,)):
+            shards += read_list_file(folder / self.list_file.format(split=name))
+        raw, counts = read_shards(shards, self.keys)
+        self.sources = list(zip(shards, counts, strict=True))
+        return self.convert(folder / self.list_file.format(split=split), raw)
+
+    @abstractmethod
+    def convert(self, where: Path, raw: dict[str, np.ndarray]) -> dict[str, torch.Tensor]:
+        """The split's arrays from the shards' (shape-checked) raw arrays, with the labels
+        checked against ``self.tables``; ``where`` names the split's list file in errors."""
 
 
 def read_text_lines(path: Path) -> list[str]:
@@ -117,9 +151,16 @@ def check_lists_disjoint(lists: Mapping[str, Path]) -> None:
             owner[name] = path
 
 
-def read_shards(shards: list[Path], keys: tuple[str, ...]) -> dict[str, np.ndarray]:
-    """Concatenate ``keys`` over the shards; labels are flattened from (n, 1) to (n,)."""
+def read_shards(
+    shards: list[Path], keys: tuple[str, ...]
+) -> tuple[dict[str, np.ndarray], list[int]]:
+    """Concatenate ``keys`` over the shards; labels are flattened from (n, 1) to (n,).
+
+    Returns:
+        the arrays, and the shapes each shard holds (in order)
+    """
     parts: dict[str, list[np.ndarray]] = {key: [] for key in keys}
+    counts: list[int] = []
     first: tuple[Path, int] | None = None
     for shard in shards:
         try:
@@ -129,6 +170,11 @@ def read_shards(shards: list[Path], keys: tuple[str, ...]) -> dict[str, np.ndarr
                     if key not in f:
                         raise DatasetError(
                             f"{shard}: key {key!r} is missing (keys present: {sorted(f.keys())})"
+                        )
+                    if not isinstance(f[key], h5py.Dataset):
+                        raise DatasetError(
+                            f"{shard}: {key!r} is an HDF5 {type(f[key]).__name__.lower()}, "
+                            f"expected a dataset (an array)"
                         )
                     arrays[key] = f[key][()]
         except OSError as err:
@@ -144,7 +190,8 @@ def read_shards(shards: list[Path], keys: tuple[str, ...]) -> dict[str, np.ndarr
             )
         for key in keys:
             parts[key].append(arrays[key])
-    return {key: np.concatenate(chunks) for key, chunks in parts.items()}
+        counts.append(len(arrays["data"]))
+    return {key: np.concatenate(chunks) for key, chunks in parts.items()}, counts
 
 
 def _check_shard(shard: Path, arrays: dict[str, np.ndarray]) -> None:
@@ -154,6 +201,8 @@ def _check_shard(shard: Path, arrays: dict[str, np.ndarray]) -> None:
     if not np.issubdtype(data.dtype, np.floating):
         raise DatasetError(f"{shard}: 'data' must be floating point, got dtype {data.dtype}")
     count = data.shape[0]
+    if count == 0:
+        raise DatasetError(f"{shard} holds no shapes ('data' has shape {data.shape})")
     label = arrays["label"]
     if label.shape not in ((count,), (count, 1)):
         raise DatasetError(f"{shard}: 'label' must have shape ({count}, 1), got {label.shape}")
@@ -181,14 +230,6 @@ def _check_shard(shard: Path, arrays: dict[str, np.ndarray]) -> None:
             )
 
 
-def check_points(where: Path, stored: int, num_points: int) -> None:
-    """The release must store at least the requested number of points per shape."""
-    if num_points > stored:
-        raise DatasetError(
-            f"{where}: shapes store {stored} points, fewer than num_points={num_points}"
-        )
-
-
 def stored_points(folder: Path) -> tuple[int, Path]:
     """Points per shape stored by the release's shards (the ``*.h5`` files holding ``data``
     in ``folder``), read from the HDF5 headers only, and the first shard (to name it).
@@ -198,7 +239,13 @@ def stored_points(folder: Path) -> tuple[int, Path]:
     for shard in sorted(folder.glob("*.h5")):
         try:
             with h5py.File(shard, "r") as f:
-                shape = f["data"].shape if isinstance(f.get("data"), h5py.Dataset) else None
+                data = f.get("data")
+                if data is not None and not isinstance(data, h5py.Dataset):
+                    raise DatasetError(
+                        f"{shard}: 'data' is an HDF5 {type(data).__name__.lower()}, expected "
+                        f"a dataset (an array)"
+                    )
+                shape = None if data is None else data.shape
         except OSError as err:
             raise DatasetError(f"{shard} is not a readable HDF5 file: {err}") from err
         if shape is None:

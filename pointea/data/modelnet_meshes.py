@@ -14,7 +14,6 @@ from __future__ import annotations
 import argparse
 import shutil
 import sys
-import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -22,6 +21,7 @@ import torch
 
 from pointea.data.errors import DatasetError
 from pointea.data.modelnet40 import ModelNet40H5
+from pointea.data.owned_temporaries import make_owned_temporary, remove_dead_temporaries
 from pointea.data.release_writer import write_modelnet40_layout
 
 __all__ = ["convert_modelnet_meshes", "sample_mesh"]
@@ -73,7 +73,8 @@ def convert_modelnet_meshes(
             raise DatasetError(f"{meshes}: no {split} meshes found (<class>/{split}/*.off)")
         splits[split] = (np.stack(points), np.array(labels))
     root.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=".modelnet40-meshes-", dir=root))
+    remove_dead_temporaries(root)
+    staging = make_owned_temporary(root, target.name, "meshes")
     try:
         write_modelnet40_layout(staging / target.name, splits, classes)
         (staging / target.name).rename(target)

@@ -10,12 +10,13 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import ClassVar
 
 import torch
 from torch.utils.data import Dataset
 
 from pointea.data.errors import DatasetError
+from pointea.data.release_spec import ReleaseSpec
 from pointea.data.release_tables import ReleaseTables
 
 __all__ = ["PointCloudRelease"]
@@ -41,8 +42,15 @@ class PointCloudRelease(Dataset, ABC):
             ``data.features`` (``("normals",)``: ``arrays()`` then holds ``normals``
             (S, P, 3)). Empty when it stores coordinates only.
         download: how to fetch and verify the release (a
-            :class:`~pointea.data.download.ReleaseSpec`), or ``None`` when it has no public
-            download: the user gives ``data.root`` or installs an archive by hand.
+            :class:`~pointea.data.release_spec.ReleaseSpec`, whose ``urls`` may be empty when
+            only ``--archive`` installs it), or ``None``: the user gives ``data.root``.
+
+    ``partial=True`` accepts a copy whose contents differ from the official release's
+    (a partial download, a category subset): where :meth:`load` compares a split with the
+    official facts, it calls :meth:`differs_from_official`, which refuses the split unless
+    ``partial`` and otherwise records the difference in :attr:`partial_notes`. After
+    :meth:`load`, :attr:`sources` names the file each block of rows came from, so that
+    checks across splits (duplicated shapes) can name files.
 
     A subclass implements :meth:`read_tables` (label tables, without loading points),
     :meth:`stored_points` and :meth:`load` (one split's arrays, validated, every error a
@@ -60,9 +68,16 @@ class PointCloudRelease(Dataset, ABC):
     task: ClassVar[str]
     stratify_by: ClassVar[str]
     features: ClassVar[tuple[str, ...]] = ()
-    download: ClassVar[Any] = None  # a pointea.data.download.ReleaseSpec, or None
+    download: ClassVar[ReleaseSpec | None] = None
 
-    def __init__(self, root: str | Path, split: str = "train", num_points: int = 1024) -> None:
+    def __init__(
+        self,
+        root: str | Path,
+        split: str = "train",
+        num_points: int = 1024,
+        *,
+        partial: bool = False,
+    ) -> None:
         if split not in self.splits:
             raise DatasetError(
                 f"{type(self).__name__} split must be one of {self.splits}, got {split!r}"
@@ -70,8 +85,13 @@ class PointCloudRelease(Dataset, ABC):
         self.root = self.find(root)
         self.split = split
         self.num_points = num_points
+        self.partial = partial
+        self.partial_notes: list[str] = []
+        self.sources: list[tuple[Path, int]] = []
         self.tables = self.read_tables(self.root)
         self._arrays = self.load(self.root, split)
+        if not self.sources:
+            self.sources = [(self.root, len(self))]
         stored = self._arrays["pos"].shape[1]
         if num_points > stored:
             raise DatasetError(
@@ -99,12 +119,28 @@ class PointCloudRelease(Dataset, ABC):
     @classmethod
     def how_to_get(cls, root: Path) -> str:
         """One sentence telling a user how to put the release into ``root``."""
-        if cls.download is None:
-            return (
-                f"{cls.__name__} has no public download: put the release there, or give "
-                f"data.root=PATH where it is."
+        from pointea.data.download import download_options  # the download imports readers
+
+        names = [name for name, release in download_options().items() if release is cls]
+        if cls.download is None or not names:
+            return f"no download for {cls.__name__}: give data.root=PATH where the release is."
+        how = f"python -m pointea.data.download {names[0]} --root {root}"
+        if not cls.download.urls:
+            return f"It has no public URL: install the zip you obtained with `{how} --archive ZIP`."
+        return f"Download it with `{how}`."
+
+    def differs_from_official(self, message: str) -> None:
+        """A split differs from the official release as ``message`` says (it names the file
+        and the counts): refused unless ``partial``, else noted in :attr:`partial_notes`.
+
+        Raises:
+            DatasetError: ``partial`` is off; the message names ``data.partial=true``.
+        """
+        if not self.partial:
+            raise DatasetError(
+                f"{message}. If this is a partial copy or a subset, say so with data.partial=true"
             )
-        return f"Download it with `python -m pointea.data.download {cls.download.name} --root {root}`."
+        self.partial_notes.append(message)
 
     @classmethod
     @abstractmethod

@@ -7,26 +7,19 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from torch.utils.data import Dataset
 
 from pointea.data.errors import DatasetError
-from pointea.data.h5_release import (
-    check_lists_disjoint,
-    check_points,
-    find_release,
-    read_list_file,
-    read_shards,
-    read_text_lines,
-)
+from pointea.data.h5_release import H5Release, read_text_lines
+from pointea.data.release_spec import ReleaseSpec
 from pointea.data.release_tables import ReleaseTables
 
 __all__ = ["OFFICIAL_CATEGORIES", "ShapeNetPartH5"]
 
 # Facts of the official release (PointNet's hdf5_data, the official ShapeNetPart split), one
 # row per category in label order: name, ShapeNet synset id, global part ids, and the shapes
-# of the category in train / val / test (derived from the release's own split files; they
-# sum to 12137 / 1870 / 2874). A release whose all_object_categories.txt lists exactly these
-# synsets claims to be the official one and is checked against them.
+# of the category in train / val / test (derived from the release's own split files). A
+# release whose all_object_categories.txt lists exactly these synsets claims to be the
+# official one and is checked against them; the download's split counts are their sums.
 OFFICIAL_CATEGORIES: tuple[tuple[str, str, tuple[int, ...], tuple[int, int, int]], ...] = (
     ("Airplane", "02691156", (0, 1, 2, 3), (1958, 391, 341)),
     ("Bag", "02773838", (4, 5), (54, 8, 14)),
@@ -48,63 +41,52 @@ OFFICIAL_CATEGORIES: tuple[tuple[str, str, tuple[int, ...], tuple[int, int, int]
 _OFFICIAL_SPLITS = ("train", "val", "test")
 
 
-class ShapeNetPartH5(Dataset):
+class ShapeNetPartH5(H5Release):
     """Shapes, per-point global part ids and object categories of one split, in memory.
 
     S shapes, P stored points (2048), N = ``num_points``. ``root`` is the extracted
     ``hdf5_data/`` folder or the folder that holds it. Categories come from
     ``all_object_categories.txt`` (name and synset id per line) and each category's global
     part ids from ``overallid_to_catid_partid.json`` (one ``[synset, local part]`` per
-    global id). ``trainval`` joins the train and val lists. The class attributes are the
-    layout's facts, as in :class:`ModelNet40H5`; the official release's per-category facts
-    are :data:`OFFICIAL_CATEGORIES`.
+    global id). ``trainval`` joins the train and val lists. The official release's
+    per-category facts are :data:`OFFICIAL_CATEGORIES`.
 
     Shapes:
-        points: (S, P, 3) float32; parts: (S, P) int64; categories: (S,) int64;
+        arrays(): {"pos": (S, P, 3) float32, "y": (S, P) int64, "category": (S,) int64};
         item: {"pos": (N, 3) float32, "y": (N,) int64, "category": int64 scalar}
     """
 
     folder = "hdf5_data"
     marker = "all_object_categories.txt"
-    list_file = "{split}_hdf5_file_list.txt"  # each split's list of shards
+    list_file = "{split}_hdf5_file_list.txt"
     part_table = "overallid_to_catid_partid.json"  # [synset, local part] per global part id
-    release = "shapenetpart"
     splits = ("train", "val", "trainval", "test")
+    list_splits = _OFFICIAL_SPLITS
+    joined_splits = {"trainval": ("train", "val")}
+    keys = ("data", "label", "pid")
     task = "seg"
     stratify_by = "category"
+    download = ReleaseSpec(
+        archive="shapenet_part_seg_hdf5_data.zip",
+        urls=("https://shapenet.cs.stanford.edu/media/shapenet_part_seg_hdf5_data.zip",),
+        counts={
+            split: sum(c[3][i] for c in OFFICIAL_CATEGORIES)
+            for i, split in enumerate(_OFFICIAL_SPLITS)
+        },
+    )
 
-    def __init__(self, root: str | Path, split: str = "train", num_points: int = 2048) -> None:
-        if split not in self.splits:
-            raise DatasetError(f"ShapeNetPart split must be one of {self.splits}, got {split!r}")
-        self.root = self.find(root)
-        self.split = split
-        self.num_points = num_points
-        self.category_names, self.category_parts = self.read_part_table(self.root)
-        check_lists_disjoint(
-            {s: self.root / self.list_file.format(split=s) for s in _OFFICIAL_SPLITS}
-        )
-        shards = []
-        for name in ("train", "val") if split == "trainval" else (split,):
-            shards += read_list_file(self.root / self.list_file.format(split=name))
-        arrays = read_shards(shards, ("data", "label", "pid"))
-        where = self.root / self.list_file.format(split=split)
-        check_points(where, arrays["data"].shape[1], num_points)
-        categories = arrays["label"].astype(np.int64)
-        parts = arrays["pid"].astype(np.int64)
+    def convert(self, where: Path, raw: dict[str, np.ndarray]) -> dict[str, torch.Tensor]:
+        categories = raw["label"].astype(np.int64)
+        parts = raw["pid"].astype(np.int64)
         self._check_labels(where, categories, parts)
         rows = self._read_categories(self.root / self.marker)
         if self._claims_official([synset for _, synset in rows]):
             self._check_official_counts(where, categories)
-        self.points = torch.from_numpy(arrays["data"].astype(np.float32, copy=False))
-        self.parts = torch.from_numpy(parts)
-        self.categories = torch.from_numpy(categories)
-
-    @classmethod
-    def find(cls, root: str | Path) -> Path:
-        """The release folder: ``root`` itself or ``root/<folder>``, whichever holds the marker."""
-        return find_release(
-            root, cls.folder, cls.marker, f"python -m pointea.data.download {cls.release}"
-        )
+        return {
+            "pos": torch.from_numpy(raw["data"].astype(np.float32, copy=False)),
+            "y": torch.from_numpy(parts),
+            "category": torch.from_numpy(categories),
+        }
 
     @classmethod
     def read_tables(cls, root: str | Path) -> ReleaseTables:
@@ -211,7 +193,7 @@ class ShapeNetPartH5(Dataset):
             if n != e
         ]
         if wrong:
-            raise DatasetError(
+            self.differs_from_official(
                 f"{where}: the release lists the 16 official categories, but its {self.split} "
                 f"split does not hold the official shapes per category: {', '.join(wrong)}"
             )
@@ -237,25 +219,34 @@ class ShapeNetPartH5(Dataset):
                 f"(parts {self.category_parts[categories[row]]})"
             )
 
-    def arrays(self) -> dict[str, torch.Tensor]:
-        """The whole split: ``pos`` (S, P, 3), ``y`` (S, P) and ``category`` (S,)."""
-        return {"pos": self.points, "y": self.parts, "category": self.categories}
+    @property
+    def category_names(self) -> list[str]:
+        return self.class_names
+
+    @property
+    def category_parts(self) -> list[list[int]]:
+        """Each category's global part ids."""
+        return [list(p) for p in self.tables.category_parts]
 
     @property
     def num_parts(self) -> int:
-        return sum(len(p) for p in self.category_parts)
+        return self.tables.num_labels
 
     @property
     def num_categories(self) -> int:
-        return len(self.category_names)
+        return len(self.class_names)
 
-    def __len__(self) -> int:
-        return self.categories.shape[0]
+    @property
+    def points(self) -> torch.Tensor:
+        """(S, P, 3) float32: every stored point of every shape."""
+        return self._arrays["pos"]
 
-    def __getitem__(self, index: int) -> dict[str, torch.Tensor]:
-        n = self.num_points
-        return {
-            "pos": self.points[index, :n],
-            "y": self.parts[index, :n],
-            "category": self.categories[index],
-        }
+    @property
+    def parts(self) -> torch.Tensor:
+        """(S, P) int64 global part ids."""
+        return self._arrays["y"]
+
+    @property
+    def categories(self) -> torch.Tensor:
+        """(S,) int64 object categories."""
+        return self._arrays["category"]

@@ -145,4 +145,70 @@ def test_prepare_data_downloads_only_an_absent_release(tmp_path, modelnet_releas
         urls=["http://mirror/m.zip"],
     )
     absent.prepare_data()
-    assert calls == [(("modelnet40", tmp_path / "empty"), {"urls": ["http://mirror/m.zip"]})]
+    assert calls == [
+        (
+            (ModelNet40H5, tmp_path / "empty"),
+            {"urls": ["http://mirror/m.zip"], "stall_timeout": 60.0},
+        )
+    ]
+
+
+def _data_option(tmp_path, yaml_text, overrides=()):
+    """The data module a data option in a user's config folder composes to."""
+    import shutil
+
+    from cli_helpers import CONFIGS, compose_train
+    from hydra.utils import instantiate
+
+    configs = tmp_path / "configs"
+    shutil.copytree(CONFIGS, configs, dirs_exist_ok=True)
+    (configs / "data" / "mine.yaml").write_text(yaml_text)
+    cfg = compose_train(
+        ["data=mine", f"paths.data={tmp_path / 'datasets'}", *overrides],
+        tmp_path / "run",
+        config_dir=configs,
+    )
+    return instantiate(cfg.data)
+
+
+def test_an_option_inheriting_a_download_does_not_fetch_into_its_own_root(tmp_path, monkeypatch):
+    import pointea.data.download as download
+
+    calls = []
+    monkeypatch.setattr(download, "fetch", lambda *args, **kwargs: calls.append(args))
+    mine = f"defaults:\n  - modelnet40\n  - _self_\nroot: {tmp_path / 'mine'}\n"
+    module = _data_option(tmp_path, mine)
+    with pytest.raises(
+        DatasetError, match=r"mine holds no ModelNet40H5 release, and data.download="
+    ):
+        module.prepare_data()
+    assert calls == [] and not (tmp_path / "mine").exists()
+    # Saying so fetches into the option's own root; the option's parent still fetches into its own.
+    _data_option(tmp_path, mine, ["data.download=true"]).prepare_data()
+    assert calls == [(ModelNet40H5, tmp_path / "mine")]
+    _data_option(tmp_path, "defaults:\n  - modelnet40\n  - _self_\n").prepare_data()
+    assert calls[1] == (ModelNet40H5, tmp_path / "datasets" / "modelnet40")
+
+
+def test_builtin_data_never_downloads(tmp_path, monkeypatch):
+    import pointea.data.download as download
+
+    monkeypatch.setattr(download, "fetch", lambda *args, **kwargs: pytest.fail("fetched"))
+    mine = "defaults:\n  - synthetic_cls\n  - _self_\nbuiltin: null\n"
+    with pytest.raises(DatasetError, match=r"holds no ModelNet40H5 release, and data.download"):
+        _data_option(tmp_path, mine, ["data.download=${paths.data}/modelnet40"]).prepare_data()
+    module = _data_option(tmp_path, mine)
+    module.prepare_data()  # download: false (inherited from synthetic_cls): nothing happens
+    with pytest.raises(DatasetError, match="synthetic_cls does not exist: expected modelnet40_"):
+        module.read_tables()
+
+
+def test_a_release_without_download_facts_says_to_give_the_root(tmp_path):
+    class Unpublished(ModelNet40H5):
+        download = None
+
+    module = PointCloudDataModule(
+        dataset=Unpublished, root=str(tmp_path), num_points=16, num_classes=3, download=True
+    )
+    with pytest.raises(DatasetError, match=r"^no download for Unpublished: give data.root=PATH"):
+        module.prepare_data()

@@ -1,17 +1,20 @@
 """End to end against a loopback HTTP server serving archives built here."""
 
+import dataclasses
 import functools
 import hashlib
 import http.server
 import shutil
 import stat
 import threading
+import time
 import zipfile
 
 import pytest
 
-from pointea.data import DatasetError, ModelNet40H5, ShapeNetPartH5
-from pointea.data.download import ReleaseSpec, fetch, main
+from pointea.data import DatasetError, ModelNet40H5, ShapeNetPartH5, download
+from pointea.data.download import fetch, main
+from pointea.data.release_spec import ReleaseSpec
 
 FOLDER = "modelnet40_ply_hdf5_2048"
 
@@ -41,15 +44,15 @@ def zip_release(folder, archive, extra=None):
 
 
 def spec_for(folder, url):
+    """A ModelNet40 reader whose download facts are those of the fixture release."""
     md5 = {p.name: hashlib.md5(p.read_bytes()).hexdigest() for p in folder.glob("*.h5")}
-    return ReleaseSpec(
-        dataset=ModelNet40H5,
-        archive="m40.zip",
-        urls=(url,),
-        counts={"train": 9, "test": 3},
-        points=64,
-        md5=md5,
-    )
+
+    class Fixture(ModelNet40H5):
+        download = ReleaseSpec(
+            archive="m40.zip", urls=(url,), counts={"train": 9, "test": 3}, points=64, md5=md5
+        )
+
+    return Fixture
 
 
 def test_good_archive_installs_and_reads(server, modelnet_release, tmp_path):
@@ -143,9 +146,7 @@ def test_cli_installs_from_a_local_archive(modelnet_release, tmp_path, monkeypat
     folder, _ = modelnet_release
     archive = zip_release(folder, tmp_path / "by_hand.zip")
     spec = spec_for(folder, "http://unused")
-    monkeypatch.setitem(
-        __import__("pointea.data.download", fromlist=["RELEASES"]).RELEASES, "modelnet40", spec
-    )
+    monkeypatch.setattr(download, "download_options", lambda: {"modelnet40": spec})
     assert main(["modelnet40", "--root", str(tmp_path / "d"), "--archive", str(archive)]) == 0
     assert "ready" in capsys.readouterr().out
     # A second install into the same root leaves the first copy alone and says so.
@@ -167,23 +168,19 @@ def test_cli_installs_from_a_local_archive(modelnet_release, tmp_path, monkeypat
 
 
 def test_official_checksums_are_the_published_ones():
-    from pointea.data.download import RELEASES
-
-    md5 = RELEASES["modelnet40"].md5
+    md5 = ModelNet40H5.download.md5
     assert md5["ply_data_train0.h5"] == "3176385ffc31a7b6b5af22191fd920d1"
     assert md5["ply_data_test1.h5"] == "aba4b12a67c34391cc3c015a6f08ed4b"
-    assert len(md5) == 7 and RELEASES["modelnet40"].counts == {"train": 9840, "test": 2468}
+    assert len(md5) == 7 and ModelNet40H5.download.counts == {"train": 9840, "test": 2468}
 
 
 def test_shapenetpart_checks_file_set_and_counts(parts_release, tmp_path):
     folder, _ = parts_release
-    spec = ReleaseSpec(
-        dataset=ShapeNetPartH5,
-        archive="p.zip",
-        urls=(),
-        counts={"train": 6, "val": 3, "test": 4},
-        points=64,
-    )
+
+    class Fixture(ShapeNetPartH5):
+        download = ReleaseSpec(archive="p.zip", counts={"train": 6, "val": 3, "test": 4}, points=64)
+
+    spec = Fixture
 
     def archive(exclude=()):
         path = tmp_path / "p.zip"
@@ -196,7 +193,70 @@ def test_shapenetpart_checks_file_set_and_counts(parts_release, tmp_path):
     assert (fetch(spec, tmp_path / "ok", archive=archive()) / "ply_data_val0.h5").is_file()
     with pytest.raises(DatasetError, match="list file .*val_hdf5_file_list.txt is missing"):
         fetch(spec, tmp_path / "bad", archive=archive(exclude=("val_hdf5_file_list.txt",)))
-    wrong_count = ReleaseSpec(**{**spec.__dict__, "counts": {"train": 12137}})
+
+    class WrongCount(ShapeNetPartH5):
+        download = dataclasses.replace(Fixture.download, counts={"train": 12137})
+
+    wrong_count = WrongCount
     with pytest.raises(DatasetError, match="split 'train' holds 6 shapes, expected 12137"):
         fetch(wrong_count, tmp_path / "bad", archive=archive())
     assert list((tmp_path / "bad").iterdir()) == []
+
+
+class Trickle(http.server.BaseHTTPRequestHandler):
+    """Promises a megabyte and sends one byte every 0.1 s: never idle long enough for a
+    per-read timeout."""
+
+    def do_GET(self):  # noqa: N802 - the http.server API
+        self.send_response(200)
+        self.send_header("Content-Length", str(1 << 20))
+        self.end_headers()
+        try:
+            for _ in range(600):
+                self.wfile.write(b"x")
+                self.wfile.flush()
+                time.sleep(0.1)
+        except OSError:  # the client gave up
+            pass
+
+    def log_message(self, *args):
+        pass
+
+
+def test_a_trickling_mirror_is_given_up_naming_it(tmp_path, modelnet_release, monkeypatch, capsys):
+    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Trickle)
+    httpd.daemon_threads = True
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    url = f"http://127.0.0.1:{httpd.server_address[1]}/m40.zip"
+    try:
+        spec = spec_for(modelnet_release[0], url)
+        monkeypatch.setattr(download, "download_options", lambda: {"modelnet40": spec})
+        start = time.monotonic()
+        code = main(["modelnet40", "--root", str(tmp_path / "d"), "--stall-timeout", "0.5"])
+        elapsed = time.monotonic() - start
+    finally:
+        httpd.shutdown()
+        httpd.server_close()
+    assert code == 1 and elapsed < 5
+    err = capsys.readouterr().err
+    stalled = [line for line in err.splitlines() if "stalled" in line]
+    assert len(stalled) == 1 and stalled[0].strip().startswith(f"{url}: the transfer stalled")
+    assert list((tmp_path / "d").iterdir()) == []
+
+
+def test_a_release_without_urls_asks_for_the_archive(tmp_path, modelnet_release):
+    class ByRequest(ModelNet40H5):
+        download = ReleaseSpec(archive="by_request.zip", counts={"train": 9, "test": 3}, points=64)
+
+    with pytest.raises(DatasetError, match=r"no public download URL: .*pass --archive PATH"):
+        fetch(ByRequest, tmp_path / "d")
+    archive = zip_release(modelnet_release[0], tmp_path / "by_request.zip")
+    assert (fetch(ByRequest, tmp_path / "d", archive=archive) / "shape_names.txt").is_file()
+
+
+def test_the_cli_offers_the_data_options_that_have_a_download(capsys):
+    assert set(download.download_options()) >= {"modelnet40", "shapenetpart"}
+    assert not {"synthetic_cls", "synthetic_parts"} & set(download.download_options())
+    with pytest.raises(SystemExit):
+        main(["synthetic_cls", "--root", "x"])
+    assert "invalid choice: 'synthetic_cls'" in capsys.readouterr().err

@@ -1,6 +1,7 @@
 """Releases are checked for sense: shards, lists, tables and, for the official ShapeNetPart
 release, its known facts. Every refusal names the real file."""
 
+import dataclasses
 import errno
 import json
 import pathlib
@@ -9,11 +10,12 @@ import zipfile
 
 import numpy as np
 import pytest
-from h5_layouts import modelnet_arrays, write_h5
+from h5_layouts import OFFICIAL, modelnet_arrays, write_h5
+from h5_layouts import write_official_shapenetpart as _official_writer
 
 from pointea.cli.run_config import exit_on_user_error
 from pointea.data import DatasetError, ModelNet40H5, PointCloudDataModule, ShapeNetPartH5, download
-from pointea.data.download import ReleaseSpec, fetch, main
+from pointea.data.download import fetch, main
 from pointea.data.shapenet_part import OFFICIAL_CATEGORIES
 
 # --- ModelNet40 layout: lists, shards, class table -----------------------------------------
@@ -154,13 +156,14 @@ def _empty_shard(path, points=64):
     write_h5(path, data=np.zeros((0, points, 3), np.float32), label=np.zeros((0, 1), np.uint8))
 
 
-def test_an_empty_test_split_is_found_in_setup(modelnet_release):
+def test_a_shard_holding_no_shape_is_named(modelnet_release):
     folder, _ = modelnet_release
     _empty_shard(folder / "ply_data_test0.h5")
     datamodule = PointCloudDataModule(
         dataset=ModelNet40H5, root=folder, num_points=16, num_classes=3
     )
-    with pytest.raises(DatasetError, match=rf"the test split of {folder} holds no shapes"):
+    message = rf"^{folder / 'ply_data_test0.h5'} holds no shapes \('data' has shape \(0, 64, 3\)\)$"
+    with pytest.raises(DatasetError, match=message):
         datamodule.setup("fit")
 
 
@@ -184,7 +187,7 @@ def test_a_validation_fraction_that_carves_nothing_is_named(tmp_path):
         datamodule.setup("fit")
 
 
-def test_an_empty_validation_split_of_shapenetpart_is_found(parts_release):
+def test_an_empty_validation_shard_of_shapenetpart_is_named(parts_release):
     folder, _ = parts_release
     write_h5(
         folder / "ply_data_val0.h5",
@@ -195,7 +198,7 @@ def test_an_empty_validation_split_of_shapenetpart_is_found(parts_release):
     datamodule = PointCloudDataModule(
         dataset=ShapeNetPartH5, root=folder, num_points=16, num_parts=5, num_categories=2
     )
-    with pytest.raises(DatasetError, match=r"the val split of .* holds no shapes"):
+    with pytest.raises(DatasetError, match=r"hdf5_data/ply_data_val0.h5 holds no shapes"):
         datamodule.setup("fit")
 
 
@@ -233,26 +236,6 @@ def test_duplicate_categories_are_refused(parts_release, content, message):
 
 # --- the official ShapeNetPart release -------------------------------------------------------
 
-# Written out independently of pointea's facts block: (name, synset, first part, parts,
-# shapes in train / val / test) of the 16 categories.
-OFFICIAL = [
-    ("Airplane", "02691156", 0, 4, 1958, 391, 341),
-    ("Bag", "02773838", 4, 2, 54, 8, 14),
-    ("Cap", "02954340", 6, 2, 39, 5, 11),
-    ("Car", "02958343", 8, 4, 659, 81, 158),
-    ("Chair", "03001627", 12, 4, 2658, 396, 704),
-    ("Earphone", "03261776", 16, 3, 49, 6, 14),
-    ("Guitar", "03467517", 19, 3, 550, 78, 159),
-    ("Knife", "03624134", 22, 2, 277, 35, 80),
-    ("Lamp", "03636649", 24, 4, 1118, 143, 286),
-    ("Laptop", "03642806", 28, 2, 324, 44, 83),
-    ("Motorbike", "03790512", 30, 6, 125, 26, 51),
-    ("Mug", "03797390", 36, 2, 130, 16, 38),
-    ("Pistol", "03948459", 38, 3, 209, 30, 44),
-    ("Rocket", "04099429", 41, 3, 46, 8, 12),
-    ("Skateboard", "04225987", 44, 3, 106, 15, 31),
-    ("Table", "04379243", 47, 3, 3835, 588, 848),
-]
 SPLITS = ("train", "val", "test")
 POINTS = 8  # enough to be a cloud, small enough for 16,881 shapes in a test
 
@@ -273,35 +256,7 @@ def test_the_written_facts_sum_to_the_published_split_sizes():
 
 
 def _write_official(folder, counts=None, points=None):
-    """hdf5_data/ in the official layout with the official per-category counts (or ``counts``)."""
-    folder.mkdir(parents=True)
-    rng = np.random.default_rng(0)
-    for s, split in enumerate(SPLITS):
-        per_category = counts[split] if counts else [row[4 + s] for row in OFFICIAL]
-        labels = rng.permutation(np.repeat(np.arange(16), per_category))
-        first = np.array([row[2] for row in OFFICIAL])
-        data = rng.uniform(-1, 1, (len(labels), POINTS, 3)).astype(np.float32)
-        if points is not None:
-            data[:] = points
-        pid = np.repeat(first[labels][:, None], POINTS, axis=1)
-        names = []
-        for i, start in enumerate(range(0, len(labels), 2048)):
-            name = f"ply_data_{split}{i}.h5"
-            rows = slice(start, start + 2048)
-            write_h5(
-                folder / name,
-                data=data[rows],
-                label=labels[rows].astype(np.uint8)[:, None],
-                pid=pid[rows].astype(np.uint8),
-            )
-            names.append(f"hdf5_data/{name}")
-        (folder / f"{split}_hdf5_file_list.txt").write_text("\n".join(names) + "\n")
-    (folder / "all_object_categories.txt").write_text(
-        "".join(f"{row[0]}\t{row[1]}\n" for row in OFFICIAL)
-    )
-    table = [[row[1], local + 1] for row in OFFICIAL for local in range(row[3])]
-    (folder / "overallid_to_catid_partid.json").write_text(json.dumps(table))
-    return folder
+    return _official_writer(folder, counts=counts, points=POINTS, value=points)
 
 
 @pytest.fixture(scope="module")
@@ -365,15 +320,18 @@ def _zip(folder, archive):
     return archive
 
 
+class SmallOfficial(ShapeNetPartH5):
+    """The official release's download facts, at the fixtures' points per shape."""
+
+    download = dataclasses.replace(ShapeNetPartH5.download, urls=("http://unused",), points=POINTS)
+
+
+def test_the_download_counts_are_the_sums_of_the_written_facts():
+    assert dict(ShapeNetPartH5.download.counts) == {"train": 12137, "val": 1870, "test": 2874}
+
+
 def _install(archive, root, monkeypatch):
-    spec = ReleaseSpec(
-        dataset=ShapeNetPartH5,
-        archive="shapenet_part_seg_hdf5_data.zip",
-        urls=("http://unused",),
-        counts={"train": 12137, "val": 1870, "test": 2874},
-        points=POINTS,
-    )
-    monkeypatch.setitem(download.RELEASES, "shapenetpart", spec)
+    monkeypatch.setattr(download, "download_options", lambda: {"shapenetpart": SmallOfficial})
     return main(["shapenetpart", "--root", str(root), "--archive", str(archive)])
 
 
@@ -435,11 +393,4 @@ def test_other_os_errors_are_not_swallowed():
 
 
 def test_fetch_from_a_present_release_checks_it(official_copy):
-    spec = ReleaseSpec(
-        dataset=ShapeNetPartH5,
-        archive="x.zip",
-        urls=(),
-        counts={"train": 12137, "val": 1870, "test": 2874},
-        points=POINTS,
-    )
-    assert fetch(spec, official_copy.parent) == official_copy
+    assert fetch(SmallOfficial, official_copy.parent) == official_copy
