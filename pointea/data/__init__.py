@@ -12,20 +12,24 @@ __all__ = [
     "DatasetError",
     "ModelNet40H5",
     "PointCloudDataModule",
+    "PyGRelease",
     "ReleaseTables",
     "ShapeNetPartH5",
     "SyntheticConfig",
     "ensure_synthetic",
+    "from_pyg",
 ]
 
 _MODULES = {
     "DatasetError": "pointea.data.errors",
     "ModelNet40H5": "pointea.data.modelnet40",
     "PointCloudDataModule": "pointea.data.datamodule",
+    "PyGRelease": "pointea.data.pyg_release",
     "ReleaseTables": "pointea.data.release_tables",
     "ShapeNetPartH5": "pointea.data.shapenet_part",
     "SyntheticConfig": "pointea.data.synthetic",
     "ensure_synthetic": "pointea.data.synthetic",
+    "from_pyg": "pointea.data.pyg_release",
 }
 
 __getattr__ = lazy_exports(__name__, _MODULES)

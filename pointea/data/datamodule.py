@@ -161,7 +161,8 @@ class PointCloudDataModule(pl.LightningDataModule):
     def stored_points(self) -> tuple[int, Path]:
         """Points per shape the release stores (HDF5 headers only) and the shard that says so."""
         self.read_tables()
-        return stored_points(self.folder)
+        reader = getattr(self.dataset_class, "stored_points", None)  # a PointCloudRelease's own
+        return reader(self.folder) if reader else stored_points(self.folder)
 
     # --- loading --------------------------------------------------------------------------
 
