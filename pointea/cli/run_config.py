@@ -7,6 +7,7 @@ import sys
 from collections.abc import Callable
 from typing import Any, TypeVar
 
+from hydra.errors import InstantiationException
 from hydra.utils import get_object, instantiate
 from omegaconf import DictConfig, OmegaConf, open_dict
 
@@ -67,7 +68,12 @@ def check_task_and_data(cfg: DictConfig) -> None:
     dataset = cfg.data.dataset._target_
     release = get_object(dataset)
     if not isinstance(release, type):  # a function that builds the class (pointea.data.from_pyg)
-        release = instantiate(cfg.data.dataset)
+        try:
+            release = instantiate(cfg.data.dataset)
+        except InstantiationException as err:
+            if isinstance(err.__cause__, DatasetError):  # the user's data, said in one line
+                raise err.__cause__ from None
+            raise
     serves = getattr(release, "func", release).task
     if serves != cfg.task.name:
         raise ConfigError(
