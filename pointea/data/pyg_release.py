@@ -60,6 +60,13 @@ class PyGRelease(PointCloudRelease):
     resample_to: ClassVar[int] = 2048
     seed: ClassVar[int] = 0
 
+    def __init__(self, root: str | Path, split: str = "train", num_points: int = 1024) -> None:
+        if self.pyg is None and not self.split_instances:
+            raise DatasetError(
+                f"{type(self).__name__} reads no PyG dataset: build the class with from_pyg"
+            )
+        super().__init__(root, split, num_points)
+
     @classmethod
     def find(cls, root: str | Path) -> Path:
         """The PyG root as given (PyG itself finds, processes or downloads what is under it)."""
@@ -74,6 +81,10 @@ class PyGRelease(PointCloudRelease):
         """The PyG dataset of one split (processed by PyG on first use)."""
         if cls.split_instances:
             return cls.split_instances[split]
+        if cls.pyg is None:
+            raise DatasetError(
+                f"{cls.__name__} reads no PyG dataset: build the class with from_pyg"
+            )
         if cls.split_argument == "split":
             chosen: dict[str, Any] = {"split": split}
         else:
@@ -254,7 +265,7 @@ def from_pyg(
     if isinstance(pyg, (type, functools.partial)):
         if test is not None or val is not None:
             raise DatasetError("test= and val= are for PyG dataset instances, not a class")
-        factory = functools.partial(pyg, **kwargs) if kwargs else pyg
+        factory = _named_categories(functools.partial(pyg, **kwargs) if kwargs else pyg)
         argument = _split_argument(factory)
         splits = tuple(
             splits or (("train", "val", "test") if argument == "split" else ("train", "test"))
@@ -312,6 +323,26 @@ def _split_argument(factory: Any) -> str:
         f"{_pyg_name(factory)} takes neither a split nor a train argument: build its splits "
         f"yourself and call from_pyg(train_dataset, test=test_dataset)"
     )
+
+
+def _named_categories(factory: Any) -> Any:
+    """A part dataset's ``categories`` (PyG's ShapeNet) matched to its own names, ignoring
+    case; an unknown name is refused listing the known ones."""
+    func = factory.func if isinstance(factory, functools.partial) else factory
+    given = factory.keywords.get("categories") if isinstance(factory, functools.partial) else None
+    known = getattr(func, "seg_classes", None)
+    if given is None or not isinstance(known, Mapping):
+        return factory
+    by_key = {name.lower(): name for name in known}
+    names = [given] if isinstance(given, str) else list(given)
+    unknown = [name for name in names if str(name).lower() not in by_key]
+    if unknown or not names:
+        raise DatasetError(
+            f"{_pyg_name(factory)} categories {names}: "
+            + (f"unknown {unknown}; " if unknown else "none chosen; ")
+            + f"the categories are {list(known)}"
+        )
+    return functools.partial(factory, categories=[by_key[str(name).lower()] for name in names])
 
 
 def _pyg_name(factory: Any) -> str:

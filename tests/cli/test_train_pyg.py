@@ -32,8 +32,11 @@ def test_pyg_modelnet_trains_and_tests(tmp_path):
     assert cfg.task.name == "cls"
     metrics = run(cfg)
     assert 0 <= metrics["test/oa"] <= 1
-    meta = load_checkpoint(out / "checkpoints" / "last.ckpt")["pointea"]
+    checkpoint = load_checkpoint(out / "checkpoints" / "last.ckpt")
+    meta = checkpoint["pointea"]
     assert meta["class_names"] == sorted(MODELNET10) and meta["num_classes"] == 10
+    # the PyG class comes from the user's config, never from a checkpoint
+    assert "torch_geometric" not in repr({k: v for k, v in checkpoint.items() if k != "state_dict"})
 
 
 def test_pyg_shapenet_category_subset_trains_and_tests(tmp_path):

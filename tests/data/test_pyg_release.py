@@ -97,7 +97,7 @@ def test_shapenet_all_categories_keep_global_part_ids(shapenet_root):
 
 def test_shapenet_category_subset_renumbers_parts_in_category_order(shapenet_root):
     root, written = shapenet_root
-    release = shapenet_release(categories=["Cap", "Airplane"])
+    release = shapenet_release(categories=["cap", "AIRPLANE"])  # names match ignoring case
     tables = release.read_tables(root)
     assert tables.class_names == ["Cap", "Airplane"]
     assert tables.category_parts == [[0, 1], [2, 3, 4, 5]] and tables.num_labels == 6
@@ -201,6 +201,11 @@ class NoSplits(torch.utils.data.Dataset):
         (lambda: from_pyg(ShapeNet, task="parts"), "task must be one of"),
         (lambda: from_pyg(NoSplits("x")), "give the test split too"),
         (lambda: from_pyg(ShapeNet, task="seg", resample_to=0), "resample_to must be at least 1"),
+        (
+            lambda: from_pyg(ShapeNet, task="seg", categories=["cap", "Boat"]),
+            r"categories \['cap', 'Boat'\]: unknown \['Boat'\]; the categories are \['Airplane', 'Bag'",
+        ),
+        (lambda: PyGRelease("x", "train"), "build the class with from_pyg"),
     ],
 )
 def test_misuse_is_refused_with_the_fix(call, match):
