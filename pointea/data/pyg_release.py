@@ -123,6 +123,9 @@ class PyGRelease(PointCloudRelease):
         if self.task == "seg":
             _, _, lookup = _part_table(dataset, folder)
         num_labels = self.tables.num_labels
+        owner = torch.zeros(num_labels, dtype=torch.long)  # the category of each part id
+        for category, ids in enumerate(self.tables.category_parts):
+            owner[ids] = category
         generator = torch.Generator().manual_seed(self.seed)
         columns: dict[str, list[torch.Tensor]] = {"pos": [], "y": []}
         if self.task == "seg":
@@ -142,47 +145,41 @@ class PyGRelease(PointCloudRelease):
             if pos.shape[0] > 1 and float((pos.amax(0) - pos.amin(0)).max()) == 0:
                 raise DatasetError(f"{cloud}: all of its points are at one place")
             y = self._labels(y, pos.shape[0], cloud, lookup)
-            if int(y.min()) < 0 or int(y.max()) >= num_labels:
+            outside = y[(y < 0) | (y >= num_labels)]
+            if outside.numel():
                 raise DatasetError(
-                    f"{cloud}: label {int(y.max()) if int(y.max()) >= num_labels else int(y.min())} "
-                    f"is outside 0..{num_labels - 1}"
+                    f"{cloud}: label {int(outside[0])} is outside 0..{num_labels - 1}"
                 )
             pick = _resample(pos.shape[0], self.resample_to, generator)  # (P,)
             columns["pos"].append(pos[pick].float())
             columns["y"].append(y[pick] if self.task == "seg" else y)
             if self.task == "seg":
-                columns["category"].append(_category(item, cloud))
+                category = _category(item, cloud)
+                names = self.tables.class_names
+                if not 0 <= int(category) < len(names):
+                    raise DatasetError(
+                        f"{cloud}: category {int(category)} is outside the {len(names)} "
+                        f"categories {names}"
+                    )
+                wrong = y[owner[y] != category]  # every point, not only the sampled ones
+                if wrong.numel():
+                    raise DatasetError(
+                        f"{cloud} labels a point with part {int(wrong[0])}, not a part of its "
+                        f"category {names[int(category)]}"
+                    )
+                columns["category"].append(category)
             if "normals" in self.features:
                 normals = getattr(item, "x", None)
                 if not isinstance(normals, torch.Tensor) or normals.shape != pos.shape:
                     raise DatasetError(
                         f"{cloud}: normals were asked for (normals=true) but x is "
-                        f"{None if normals is None else tuple(normals.shape)}, expected {tuple(pos.shape)}"
+                        f"{None if normals is None else tuple(normals.shape)}, "
+                        f"expected {tuple(pos.shape)}"
                     )
                 columns["normals"].append(normals[pick].float())
         if not columns["pos"]:
             raise DatasetError(f"{where} holds no clouds")
         arrays = {key: torch.stack(values) for key, values in columns.items()}
-        if self.task == "seg":
-            categories = len(self.tables.class_names)
-            bad = (arrays["category"] < 0) | (arrays["category"] >= categories)
-            if bad.any():
-                row = int(bad.nonzero()[0])
-                raise DatasetError(
-                    f"{where}: cloud {row} has category {int(arrays['category'][row])}, outside "
-                    f"the {categories} categories {self.tables.class_names}"
-                )
-            owner = torch.zeros(num_labels, dtype=torch.long)
-            for category, ids in enumerate(self.tables.category_parts):
-                owner[ids] = category
-            wrong = owner[arrays["y"]] != arrays["category"][:, None]  # (S, P)
-            if wrong.any():
-                row = int(wrong.any(1).nonzero()[0])
-                name = self.tables.class_names[int(arrays["category"][row])]
-                raise DatasetError(
-                    f"{where}: cloud {row} labels a point with part "
-                    f"{int(arrays['y'][row][wrong[row]][0])}, not a part of its category {name}"
-                )
         return arrays
 
     def _labels(

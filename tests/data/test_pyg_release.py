@@ -64,7 +64,8 @@ def test_modelnet_tables_give_the_counts_before_loading(modelnet_root):
 
 
 def shapenet_release(**options):
-    return from_pyg(ShapeNet, task="seg", splits=SHAPENET_SPLITS, resample_to=64, **options)
+    options = {"task": "seg", "splits": SHAPENET_SPLITS, "resample_to": 64, **options}
+    return from_pyg(ShapeNet, **options)
 
 
 def source_rows(points, rows):
@@ -167,11 +168,11 @@ def test_hostile_clouds_are_refused_naming_the_cloud(tmp_path):
 def test_a_part_outside_its_category_is_refused(tmp_path):
     root = tmp_path / "ShapeNet"
     written = write_shapenet_raw(root)
-    name, rows = written["test"][1]  # a Cap: parts 6 and 7
-    rows[3, 6] = 12  # a Chair part
-    np.savetxt(root / "raw" / SHAPENET_SYNSETS[name] / "test001.txt", rows, fmt="%.6f")
-    with pytest.raises(DatasetError, match="cloud 1 labels a point with part 12, not a part of"):
-        shapenet_release()(root, "test", 16)
+    name, rows = written["test"][0]  # an Airplane of 66 points: parts 0 to 3
+    rows[3, 6] = 12  # a Chair part, on one point that a resampling to 8 points may leave out
+    np.savetxt(root / "raw" / SHAPENET_SYNSETS[name] / "test000.txt", rows, fmt="%.6f")
+    with pytest.raises(DatasetError, match="cloud 0 labels a point with part 12, not a part of"):
+        shapenet_release(resample_to=8)(root, "test", 8)
     with pytest.raises(DatasetError, match="part 12 belongs to none of the chosen categories"):
         shapenet_release(categories=["Airplane", "Cap"])(root, "test", 16)
 
