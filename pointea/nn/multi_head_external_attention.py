@@ -17,7 +17,8 @@ __all__ = ["MultiHeadExternalAttention"]
 class MultiHeadExternalAttention(nn.Module):
     """External attention over H heads that share the two memories.
 
-    B batch, N points, C channels, H heads, S memory slots, E = C * expansion, D = E / H.
+    B batch, N points, P points of a ragged batch (all clouds), C channels, H heads, S memory
+    slots, E = C * expansion, D = E / H.
     The input is expanded to E channels, split into H heads of width D; every head
     attends to the same memories M_k (S, D) and M_v (D, S) with double normalisation;
     heads are concatenated and projected back to C.
