@@ -90,6 +90,7 @@ def _releases(tmp_path):
 
     import numpy as np
     from h5_layouts import PART_TABLE, modelnet_arrays, parts_arrays, write_h5
+    from pyg_layouts import write_modelnet_raw, write_shapenet_raw
 
     rng = np.random.default_rng(0)
     modelnet = tmp_path / "modelnet40" / "modelnet40_ply_hdf5_2048"
@@ -105,7 +106,11 @@ def _releases(tmp_path):
         (parts / f"{split}_hdf5_file_list.txt").write_text(f"ply_data_{split}0.h5\n")
     (parts / "all_object_categories.txt").write_text("A\t100\nB\t200\n")
     (parts / "overallid_to_catid_partid.json").write_text(json.dumps(PART_TABLE))
+    write_modelnet_raw(tmp_path / "ModelNet10")
+    write_shapenet_raw(tmp_path / "ShapeNet")
     return {
+        "pyg_modelnet": [f"data.root={tmp_path / 'ModelNet10'}"],
+        "pyg_shapenet": [f"data.root={tmp_path / 'ShapeNet'}", "data.dataset.resample_to=256"],
         "modelnet40": [f"data.root={modelnet.parent}", "data.num_classes=3"],
         "shapenetpart": [
             f"data.root={parts.parent}",

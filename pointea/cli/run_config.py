@@ -7,7 +7,8 @@ import sys
 from collections.abc import Callable
 from typing import Any, TypeVar
 
-from hydra.utils import get_class
+from hydra.errors import InstantiationException
+from hydra.utils import get_object, instantiate
 from omegaconf import DictConfig, OmegaConf, open_dict
 
 from pointea.data.errors import DatasetError
@@ -65,7 +66,15 @@ def check_task_and_data(cfg: DictConfig) -> None:
     if cfg.mode == "test" and not cfg.ckpt_path:
         raise ConfigError("mode=test needs ckpt_path=PATH (the checkpoint to evaluate)")
     dataset = cfg.data.dataset._target_
-    serves = get_class(dataset).task
+    release = get_object(dataset)
+    if not isinstance(release, type):  # a function that builds the class (pointea.data.from_pyg)
+        try:
+            release = instantiate(cfg.data.dataset)
+        except InstantiationException as err:
+            if isinstance(err.__cause__, DatasetError):  # the user's data, said in one line
+                raise err.__cause__ from None
+            raise
+    serves = getattr(release, "func", release).task
     if serves != cfg.task.name:
         raise ConfigError(
             f"task={cfg.task.name} cannot use this data: its dataset {dataset} serves "

@@ -14,10 +14,12 @@ __all__ = [
     "PointCloudDataModule",
     "PointCloudRelease",
     "ReleaseSpec",
+    "PyGRelease",
     "ReleaseTables",
     "ShapeNetPartH5",
     "SyntheticConfig",
     "ensure_synthetic",
+    "from_pyg",
 ]
 
 _MODULES = {
@@ -26,10 +28,12 @@ _MODULES = {
     "PointCloudDataModule": "pointea.data.datamodule",
     "PointCloudRelease": "pointea.data.point_cloud_release",
     "ReleaseSpec": "pointea.data.release_spec",
+    "PyGRelease": "pointea.data.pyg_release",
     "ReleaseTables": "pointea.data.release_tables",
     "ShapeNetPartH5": "pointea.data.shapenet_part",
     "SyntheticConfig": "pointea.data.synthetic",
     "ensure_synthetic": "pointea.data.synthetic",
+    "from_pyg": "pointea.data.pyg_release",
 }
 
 __getattr__ = lazy_exports(__name__, _MODULES)

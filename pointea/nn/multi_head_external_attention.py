@@ -9,7 +9,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from pointea.nn.external_attention import double_normalise
+from pointea.nn.external_attention import check_ragged, double_normalise
 
 __all__ = ["MultiHeadExternalAttention"]
 
@@ -17,13 +17,19 @@ __all__ = ["MultiHeadExternalAttention"]
 class MultiHeadExternalAttention(nn.Module):
     """External attention over H heads that share the two memories.
 
-    B batch, N points, C channels, H heads, S memory slots, E = C * expansion, D = E / H.
+    B batch, N points, P points of a ragged batch (all clouds), C channels, H heads, S memory
+    slots, E = C * expansion, D = E / H.
     The input is expanded to E channels, split into H heads of width D; every head
     attends to the same memories M_k (S, D) and M_v (D, S) with double normalisation;
     heads are concatenated and projected back to C.
 
+    A ragged PyG batch, ``x`` (P, C) with ``batch`` (P,) giving each point's cloud, is
+    taken without padding: each head's softmax runs over each cloud's own points. ``x``
+    (P, C) without ``batch`` is one cloud.
+
     Shapes:
         x: (B, N, C) -> (B, N, C)
+        x: (P, C), batch: (P,) int64 -> (P, C)
     """
 
     def __init__(
@@ -51,10 +57,19 @@ class MultiHeadExternalAttention(nn.Module):
         self.dropout = nn.Dropout(dropout)
         self.project = nn.Linear(expanded, channels)
 
-    def forward(self, x: torch.Tensor, pos: torch.Tensor | None = None) -> torch.Tensor:
-        """``pos`` is accepted for a uniform interface and unused."""
-        batch, num_points, _ = x.shape
-        heads = self.expand(x).reshape(batch, num_points, self.num_heads, -1)  # (B, N, H, D)
-        attn = double_normalise(self.memory_key(heads), point_dim=1)  # (B, N, H, S)
-        out = self.memory_value(self.dropout(attn))  # (B, N, H, D)
-        return self.project(out.reshape(batch, num_points, -1))  # (B, N, C)
+    def forward(
+        self,
+        x: torch.Tensor,
+        pos: torch.Tensor | None = None,
+        *,
+        batch: torch.Tensor | None = None,
+    ) -> torch.Tensor:
+        """``pos`` is accepted for a uniform interface and unused; ``batch`` (P,) gives
+        each point's cloud when ``x`` is a ragged (P, C) batch."""
+        check_ragged(x, batch)
+        points = x.shape[:-1]  # (B, N) or (P,)
+        heads = self.expand(x).reshape(*points, self.num_heads, -1)  # (B, N, H, D) or (P, H, D)
+        point_dim = len(points) - 1
+        attn = double_normalise(self.memory_key(heads), point_dim, batch)  # (..., H, S)
+        out = self.memory_value(self.dropout(attn))  # (..., H, D)
+        return self.project(out.reshape(*points, -1))  # (B, N, C) or (P, C)

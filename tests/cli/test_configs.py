@@ -3,7 +3,7 @@
 import pytest
 from cli_helpers import CONFIGS, compose_train
 from hydra.errors import ConfigCompositionException
-from hydra.utils import get_class, instantiate
+from hydra.utils import get_object, instantiate
 from omegaconf import OmegaConf
 
 from pointea.nn import (
@@ -24,13 +24,27 @@ TASK_OF_DATA = {
     "synthetic_cls": "cls",
     "shapenetpart": "seg",
     "synthetic_parts": "seg",
+    "pyg": "cls",
+    "pyg_modelnet": "cls",
+    "pyg_shapenet": "seg",
+}
+# The values an option leaves to the user (``???``), given as a user would.
+REQUIRED = {
+    "pyg": ["data.dataset.pyg._target_=torch_geometric.datasets.ModelNet", "data.num_classes=10"]
 }
 NETWORK_OF_TASK = {"cls": "PointTransformerCls", "seg": "PointTransformerSeg"}
 
 
+def release_class(node):
+    """The release class a data option's dataset node names, or builds (``from_pyg``)."""
+    target = get_object(node._target_)
+    release = target if isinstance(target, type) else instantiate(node)
+    return getattr(release, "func", release)
+
+
 def test_every_group_has_the_documented_options():
     assert GROUPS["task"] == ["cls", "seg"]
-    assert GROUPS["data"] == ["modelnet40", "shapenetpart", "synthetic_cls", "synthetic_parts"]
+    assert GROUPS["data"] == sorted(TASK_OF_DATA)
     assert GROUPS["model"] == ["pct_cls", "pct_cls_tiny", "pct_seg", "pct_seg_tiny"]
     assert GROUPS["model/attention"] == ["external", "local", "multihead_external", "offset"]
     assert GROUPS["trainer"] == ["cpu", "ddp", "default", "gpu"]
@@ -44,10 +58,10 @@ def test_every_group_has_the_documented_options():
 
 @pytest.mark.parametrize("data", GROUPS["data"])
 def test_the_data_picks_its_task_and_the_task_its_network(tmp_path, data):
-    cfg = compose_train([f"data={data}"], tmp_path)
+    cfg = compose_train([f"data={data}", *REQUIRED.get(data, [])], tmp_path)
     task = TASK_OF_DATA[data]
     assert cfg.task.name == task
-    assert get_class(cfg.data.dataset._target_).task == task
+    assert release_class(cfg.data.dataset).task == task
     assert (
         cfg.model._target_.endswith(NETWORK_OF_TASK[task])
         and cfg.task.network == cfg.model._target_
@@ -58,7 +72,9 @@ def test_the_data_picks_its_task_and_the_task_its_network(tmp_path, data):
 @pytest.mark.parametrize("size", ["", "_tiny"])
 def test_data_and_model_options_build(tmp_path, data, size):
     task = TASK_OF_DATA[data]
-    cfg = compose_train([f"data={data}", f"model=pct_{task}{size}"], tmp_path)
+    cfg = compose_train(
+        [f"data={data}", f"model=pct_{task}{size}", *REQUIRED.get(data, [])], tmp_path
+    )
     OmegaConf.to_container(cfg, resolve=True)
     datamodule = instantiate(cfg.data)
     for key in ("num_classes", "num_parts", "num_categories"):
@@ -149,7 +165,7 @@ def test_optim_options_build_partials(tmp_path, optim):
 def test_experiments_compose(tmp_path, experiment):
     cfg = compose_train([f"experiment={experiment}"], tmp_path)
     OmegaConf.to_container(cfg, resolve=True)
-    assert get_class(cfg.data.dataset._target_).task == cfg.task.name
+    assert release_class(cfg.data.dataset).task == cfg.task.name
     assert cfg.task.network == cfg.model._target_
 
 

@@ -1,3 +1,4 @@
+import pytest
 import torch
 
 from pointea.nn import ExternalAttention
@@ -47,3 +48,73 @@ def test_equivariant_to_point_order():
     x = torch.randn(2, 25, 8)
     perm = torch.randperm(25)
     torch.testing.assert_close(layer(x[:, perm]), layer(x)[:, perm])
+
+
+def test_ragged_batch_matches_dense_layer_on_equal_clouds():
+    torch.manual_seed(3)
+    layer = ExternalAttention(8, memory_size=6).double()
+    x = torch.randn(3, 17, 8, dtype=torch.float64)
+    batch = torch.arange(3).repeat_interleave(17)
+    out = layer(x.reshape(-1, 8), batch=batch)
+    torch.testing.assert_close(out, layer(x).reshape(-1, 8))
+
+
+def test_ragged_batch_matches_per_cloud_formula_on_clouds_of_different_sizes():
+    torch.manual_seed(4)
+    layer = ExternalAttention(8, memory_size=5).double()
+    sizes = [3, 11, 1, 7]
+    clouds = [torch.randn(n, 8, dtype=torch.float64) for n in sizes]
+    # the clouds interleaved: a cloud's points need not be contiguous
+    batch = torch.cat([torch.full((n,), i) for i, n in enumerate(sizes)])
+    order = torch.randperm(len(batch))
+    x, batch = torch.cat(clouds)[order], batch[order]
+    out = layer(x, batch=batch)
+    mk, mv = layer.memory_key.weight, layer.memory_value.weight
+    for i, cloud in enumerate(clouds):
+        expected = by_hand(cloud[None], mk, mv)[0]  # (n, C) in the cloud's own order
+        mine = order[batch == i]  # where each of its points came from in torch.cat(clouds)
+        start = sum(sizes[:i])
+        torch.testing.assert_close(out[batch == i], expected[mine - start])
+
+
+def test_ragged_batch_gradients_flow_without_nan():
+    torch.manual_seed(5)
+    layer = ExternalAttention(4, memory_size=3)
+    x = (100 * torch.randn(9, 4)).requires_grad_()  # large logits: the max shift keeps exp finite
+    out = layer(x, batch=torch.tensor([0, 0, 0, 0, 1, 1, 2, 2, 2]))
+    out.square().sum().backward()
+    assert torch.isfinite(out).all() and torch.isfinite(x.grad).all()
+    for p in layer.parameters():
+        assert p.grad is not None and torch.isfinite(p.grad).all() and p.grad.abs().sum() > 0
+
+
+def test_points_without_batch_are_one_cloud():
+    torch.manual_seed(6)
+    layer = ExternalAttention(4, memory_size=3)
+    x = torch.randn(10, 4)
+    torch.testing.assert_close(layer(x), layer(x[None])[0])
+
+
+@pytest.mark.parametrize(
+    ("x", "batch", "match"),
+    [
+        (torch.randn(2, 5, 4), torch.zeros(10, dtype=torch.long), "with batch, x must be"),
+        (torch.randn(5, 4), torch.zeros(4, dtype=torch.long), r"shape \(5,\)"),
+        (torch.randn(5, 4), torch.zeros(5), "integer tensor"),
+        (torch.randn(5, 4), torch.tensor([0, 0, -1, 1, 1]), "negative cloud index"),
+    ],
+)
+def test_ragged_batch_refuses_mismatched_inputs(x, batch, match):
+    with pytest.raises(ValueError, match=match):
+        ExternalAttention(4, memory_size=3)(x, batch=batch)
+
+
+def test_segment_softmax_agrees_with_pyg():
+    from torch_geometric.utils import softmax
+
+    from pointea.nn.external_attention import segment_softmax
+
+    torch.manual_seed(7)
+    logits = torch.randn(12, 2, 3, dtype=torch.float64)
+    batch = torch.tensor([2, 0, 0, 1, 2, 2, 0, 1, 1, 1, 0, 2])
+    torch.testing.assert_close(segment_softmax(logits, batch), softmax(logits, batch, dim=0))
