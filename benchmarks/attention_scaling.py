@@ -23,7 +23,7 @@ import time
 from pathlib import Path
 
 PROBE_SIZES = (64, 128, 256)  # small N at which each kind's footprint is measured
-HEADROOM = 4  # saved tensors, their gradients and the forward's temporaries
+HEADROOM = 3  # peak memory over saved bytes: gradients and the forward's temporaries
 
 
 def estimate_bytes(kind: str, n: int, channels: int, batch: int) -> int:
