@@ -34,14 +34,14 @@ class LastCheckpoint(Checkpoint):
     FILE_NAME = "last.ckpt"
 
     def __init__(self, dirpath) -> None:
-        self.dirpath = Path(dirpath)
+        self.dirpath = str(dirpath)  # a str, as ModelCheckpoint's
         self.last_model_path = ""
         self._saved_step: int | None = None
 
     def _save(self, trainer: pl.Trainer) -> None:
         if trainer.fast_dev_run or trainer.sanity_checking or self._saved_step == trainer.global_step:
             return
-        path = self.dirpath / self.FILE_NAME
+        path = Path(self.dirpath) / self.FILE_NAME
         trainer.save_checkpoint(path)  # every rank calls it; the strategy writes on rank 0
         self._saved_step = trainer.global_step
         self.last_model_path = str(path)
