@@ -21,7 +21,7 @@ def main(argv: list[str] | None = None) -> int:
             print(path)
     except (FileNotFoundError, MetricsLogError) as err:
         print(f"error: {err}", file=sys.stderr)
-        return 1
+        return 2  # a user's error: the exit status of every pointea CLI
     return 0
 
 

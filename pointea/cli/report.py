@@ -250,7 +250,7 @@ def main(argv: list[str] | None = None) -> int:
         written = write_report(args.sweep, measure=not args.no_measure, device=args.device)
     except (FileNotFoundError, ReportError) as err:
         print(f"error: {err}", file=sys.stderr)
-        return 1
+        return 2  # a user's error: the exit status of every pointea CLI
     for path in written:
         print(path)
     return 0

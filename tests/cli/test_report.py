@@ -124,7 +124,7 @@ def test_a_report_refuses_to_mix_tasks(sweep):
 
 
 def test_a_folder_without_runs_is_an_error(tmp_path, capsys):
-    assert main([str(tmp_path)]) == 1
+    assert main([str(tmp_path)]) == 2
     assert "holds no run" in capsys.readouterr().err
 
 
@@ -132,7 +132,7 @@ def test_two_runs_of_one_kind_and_seed_are_refused(sweep, capsys):
     fake_run(sweep / "again" / "external-seed1", "external", 1, {"test/oa": 0.5, "test/macc": 0.4})
     with pytest.raises(ReportError, match=r"both attention 'external' seed 1"):
         summarise(read_sweep(sweep))
-    assert main([str(sweep), "--no-measure"]) == 1
+    assert main([str(sweep), "--no-measure"]) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and str(sweep / "again" / "external-seed1") in err
     assert not (sweep / "report.md").exists()

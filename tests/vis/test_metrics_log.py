@@ -44,6 +44,6 @@ def test_plots_cli_ends_in_one_line_naming_a_binary_log(tmp_path, capsys):
     (tmp_path / "csv").mkdir()
     path = tmp_path / "csv" / "metrics.csv"
     path.write_bytes(bytes(range(256)) * 4)
-    assert plots_main([str(tmp_path)]) == 1
+    assert plots_main([str(tmp_path)]) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and str(path) in err and "Traceback" not in err
