@@ -29,6 +29,7 @@ from pointea.cli.sweep import Run, read_sweep
 
 __all__ = ["ReportError", "main", "summarise", "write_report"]
 
+
 class ReportError(ValueError):
     """Runs that cannot be compared in one table (different tasks or data, or two runs of
     one attention kind and seed)."""

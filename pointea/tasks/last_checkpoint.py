@@ -39,7 +39,11 @@ class LastCheckpoint(Checkpoint):
         self._saved_step: int | None = None
 
     def _save(self, trainer: pl.Trainer) -> None:
-        if trainer.fast_dev_run or trainer.sanity_checking or self._saved_step == trainer.global_step:
+        if (
+            trainer.fast_dev_run
+            or trainer.sanity_checking
+            or self._saved_step == trainer.global_step
+        ):
             return
         path = Path(self.dirpath) / self.FILE_NAME
         trainer.save_checkpoint(path)  # every rank calls it; the strategy writes on rank 0
