@@ -2,7 +2,8 @@
 
     python benchmarks/attention_scaling.py [--quick] [--channels 256] [--memory-cap-gb 8]
 
-Each (attention, N) runs in a fresh subprocess so that its peak resident memory is its own.
+Every kind of ``pointea/configs/model/attention/`` at its configured options. Each
+(attention, N) runs in a fresh subprocess so that its peak resident memory is its own.
 Configurations whose estimated footprint exceeds the cap are skipped with a note instead
 of exhausting the machine. Writes a markdown table and a log-log plot to --out.
 """
@@ -21,19 +22,42 @@ import sys
 import time
 from pathlib import Path
 
-KINDS = ("external", "multihead_external", "offset", "local")
+PROBE_SIZES = (64, 128, 256)  # small N at which each kind's footprint is measured
+HEADROOM = 3  # peak memory over saved bytes: gradients and the forward's temporaries
 
 
 def estimate_bytes(kind: str, n: int, channels: int, batch: int) -> int:
-    """Rough upper bound of the block's activations (forward + backward), in bytes."""
-    dense = 24 * batch * n * channels * 4  # linear layers, norms, their gradients
-    if kind == "offset":
-        return dense + 6 * batch * n * n * 4  # energy, softmax, normalised map + grads
-    if kind == "local":
-        return dense + 10 * batch * n * 16 * channels * 4  # (B, N, K, C) tensors
-    if kind == "multihead_external":
-        return 4 * dense
-    return dense
+    """Rough upper bound of the block's activations (forward + backward), in bytes: the
+    bytes it saves for backward, measured at three small N and extrapolated by the
+    quadratic through them (linear in N for most kinds, quadratic for all-pairs ones)."""
+    xs = PROBE_SIZES
+    ys = [_probe_saved_bytes(kind, m, channels, batch) for m in xs]
+    lagrange = 0.0
+    for i, (xi, yi) in enumerate(zip(xs, ys, strict=True)):
+        term = yi
+        for j, xj in enumerate(xs):
+            if j != i:
+                term *= (n - xj) / (xi - xj)
+        lagrange += term
+    return int(HEADROOM * max(lagrange, max(ys)))
+
+
+def _probe_saved_bytes(kind: str, n: int, channels: int, batch: int) -> int:
+    key = (kind, n, channels, batch)
+    if key not in _PROBED:
+        import torch
+
+        from pointea.cli.attention_config import attention_factory
+        from pointea.nn import OffsetBlock
+
+        torch.manual_seed(0)
+        block = OffsetBlock(attention_factory(kind)(channels), channels)
+        x = torch.randn(batch, n, channels, requires_grad=True)
+        _PROBED[key] = saved_for_backward_bytes(block, x, torch.rand(batch, n, 3))
+    return _PROBED[key]
+
+
+_PROBED: dict[tuple, int] = {}
 
 
 def saved_for_backward_bytes(block, x, pos) -> int:
@@ -119,36 +143,26 @@ def loglog_slope(points: list[tuple[int, float]]) -> float:
 
 
 def write_report(results: dict, sizes: list[int], args: argparse.Namespace) -> str:
+    kinds = list(results)
     lines = [
         f"C={args.channels}, batch {args.batch}, best of {args.repeats} forward+backward passes,"
         f" peak RSS above the inputs, and tensors saved for backward; cap {args.memory_cap_gb} GiB;"
         f" {platform.machine()}, {os.cpu_count()} cores, torch {torch_version()}",
         "",
-        "| N | "
-        + " | ".join(f"{k} ms | {k} MiB | {k} saved MiB" for k in KINDS)
-        + " | offset/external time | offset/external peak | offset/external saved |",
-        "|---" * (3 * len(KINDS) + 4) + "|",
+        "| N | " + " | ".join(f"{k} ms | {k} MiB | {k} saved MiB" for k in kinds) + " |",
+        "|---" * (3 * len(kinds) + 1) + "|",
     ]
     for n in sizes:
         row = [str(n)]
-        for kind in KINDS:
+        for kind in kinds:
             r = results[kind].get(n, {})
             if "seconds" in r:
                 row += [f"{1000 * r['seconds']:.1f}", f"{r['peak_mb']:.0f}", f"{r['saved_mb']:.1f}"]
             else:
                 row += [r.get("note", r.get("error", "-")), "", ""]
-        ext, off = results["external"].get(n, {}), results["offset"].get(n, {})
-        if "seconds" in ext and "seconds" in off:
-            row += [
-                f"{off['seconds'] / ext['seconds']:.1f}x",
-                f"{off['peak_mb'] / max(ext['peak_mb'], 1):.1f}x",
-                f"{off['saved_mb'] / ext['saved_mb']:.1f}x",
-            ]
-        else:
-            row += ["", "", ""]
         lines.append("| " + " | ".join(row) + " |")
     lines.append("")
-    for kind in KINDS:
+    for kind in kinds:
         pts = [(n, r["seconds"]) for n, r in results[kind].items() if "seconds" in r and n >= 1024]
         if len(pts) >= 2:
             lines.append(f"- {kind}: time grows as N^{loglog_slope(pts):.2f} for N >= 1024")
@@ -162,7 +176,7 @@ def plot(results: dict, path: Path) -> None:
     import matplotlib.pyplot as plt
 
     fig, axes = plt.subplots(1, 2, figsize=(11, 4.2))
-    for kind in KINDS:
+    for kind in results:
         pts = sorted((n, r) for n, r in results[kind].items() if "seconds" in r)
         if not pts:
             continue
@@ -198,8 +212,10 @@ def main() -> None:
     sizes = [256, 512] if args.quick else [256, 512, 1024, 2048, 4096, 8192, 16384]
     if args.quick:
         args.repeats = 1
-    results: dict = {kind: {} for kind in KINDS}
-    for kind in KINDS:
+    from pointea.cli.attention_config import attention_kinds
+
+    results: dict = {kind: {} for kind in attention_kinds()}
+    for kind in results:
         for n in sizes:
             need = estimate_bytes(kind, n, args.channels, args.batch)
             if need > args.memory_cap_gb * 2**30:

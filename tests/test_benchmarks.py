@@ -21,7 +21,10 @@ def run_quick(script: str, out: Path, *extra: str) -> None:
 def test_attention_scaling_quick(tmp_path):
     run_quick("attention_scaling.py", tmp_path)
     results = json.loads((tmp_path / "attention_scaling.json").read_text())
-    for kind in ("external", "multihead_external", "offset", "local"):
+    from pointea.cli.attention_config import attention_kinds
+
+    assert list(results) == attention_kinds()
+    for kind in attention_kinds():
         for row in results[kind].values():
             assert row["seconds"] > 0 and row["peak_mb"] >= 0 and row["saved_mb"] > 0, (kind, row)
     table = (tmp_path / "attention_scaling.md").read_text()

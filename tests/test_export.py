@@ -50,7 +50,7 @@ def clouds(batch, points, seed):
     return torch.rand(batch, points, 3, generator=torch.Generator().manual_seed(seed)) * 2 - 1
 
 
-@pytest.mark.parametrize("attention", ["external", "multihead_external", "offset", "local"])
+@pytest.mark.parametrize("attention", sorted(TINY_ATTENTION))
 def test_classifier_exports_match_eager(attention, tmp_path):
     net = classifier(attention)
     onnx_path = export_onnx(net, tmp_path / "cls.onnx", num_points=64)
@@ -72,7 +72,7 @@ def test_classifier_exports_match_eager(attention, tmp_path):
     assert [d.dim_param for d in graph.input[0].type.tensor_type.shape.dim] == ["B", "N", ""]
 
 
-@pytest.mark.parametrize("attention", ["external", "multihead_external"])
+@pytest.mark.parametrize("attention", sorted(TINY_ATTENTION))
 def test_segmenter_exports_match_eager(attention, tmp_path):
     net = segmenter(attention)
     onnx_path = export_onnx(net, tmp_path / "seg.onnx", num_points=64)

@@ -1,21 +1,10 @@
 """Tiny network sizes and one mixer factory per attention kind, for the tests."""
 
-from functools import partial
+from pointea.cli.attention_config import attention_factory, attention_kinds
 
-from pointea.nn import (
-    ExternalAttention,
-    LocalSelfAttention,
-    MultiHeadExternalAttention,
-    OffsetAttention,
-)
-
-# One mixer factory per attention kind, at tiny sizes (configs/model/attention/ at PCT's).
-TINY_ATTENTION = {
-    "external": partial(ExternalAttention, memory_size=8),
-    "multihead_external": partial(MultiHeadExternalAttention, num_heads=4, memory_size=8),
-    "offset": OffsetAttention,
-    "local": partial(LocalSelfAttention, k=5, num_heads=4),
-}
+# One mixer factory per attention kind of configs/model/attention/, at the tiny networks'
+# sizes (model/attention_tiny/, where a kind has one).
+TINY_ATTENTION = {kind: attention_factory(kind, tiny=True) for kind in attention_kinds()}
 TINY_CLS = dict(
     embed_channels=8,
     stage_channels=(16, 32),

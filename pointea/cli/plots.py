@@ -6,6 +6,7 @@ import argparse
 import sys
 from pathlib import Path
 
+from pointea.vis.metrics_log import MetricsLogError
 from pointea.vis.plots import plot_run
 
 __all__ = ["main"]
@@ -18,9 +19,9 @@ def main(argv: list[str] | None = None) -> int:
     try:
         for path in plot_run(args.run_dir):
             print(path)
-    except FileNotFoundError as err:
+    except (FileNotFoundError, MetricsLogError) as err:
         print(f"error: {err}", file=sys.stderr)
-        return 1
+        return 2  # a user's error: the exit status of every pointea CLI
     return 0
 
 

@@ -29,11 +29,10 @@ from pointea.cli.sweep import Run, read_sweep
 
 __all__ = ["ReportError", "main", "summarise", "write_report"]
 
-ORDER = ("external", "multihead_external", "offset", "local")  # the table's row order
-
 
 class ReportError(ValueError):
-    """Runs that cannot be compared in one table (different tasks or data)."""
+    """Runs that cannot be compared in one table (different tasks or data, or two runs of
+    one attention kind and seed)."""
 
 
 def mean_std(values: Sequence[float]) -> dict[str, Any]:
@@ -59,15 +58,13 @@ def _peak_memory(run: Run) -> float | None:
     return max(values) if values else None
 
 
-def _kind_key(kind: str) -> tuple[int, str]:
-    return (ORDER.index(kind) if kind in ORDER else len(ORDER), kind)
-
-
 def summarise(runs: Sequence[Run]) -> dict[str, Any]:
     """Group complete runs by attention kind and aggregate them; list the incomplete ones.
+    Kinds come in the config group's order (by name), as ``glob(*)`` sweeps them.
 
     Raises:
-        ReportError: the complete runs mix tasks or datasets.
+        ReportError: the complete runs mix tasks or datasets, or two of them are the same
+            attention kind and seed (a seed would count twice in the mean).
     """
     complete = [r for r in runs if r.problem is None]
     incomplete = [{"run": str(r.folder), "attention": r.attention, "seed": r.seed,
@@ -78,10 +75,11 @@ def summarise(runs: Sequence[Run]) -> dict[str, Any]:
             f"the runs mix tasks or datasets {sorted(setups)}: a report compares attention "
             "kinds on one task and one dataset; pass a sweep folder that holds only those"
         )
+    _refuse_repeated_seeds(complete)
     task = complete[0].task if complete else None
     monitor = complete[0].monitor if complete else None
     groups: dict[str, Any] = {}
-    for kind in sorted({r.attention for r in complete}, key=_kind_key):
+    for kind in sorted({r.attention for r in complete}):
         members = [r for r in complete if r.attention == kind]
         names = sorted({k for r in members for k in r.metrics if k.startswith("test/")})
         seconds = [_median_seconds(r) for r in members]
@@ -106,6 +104,19 @@ def summarise(runs: Sequence[Run]) -> dict[str, Any]:
         "incomplete": incomplete,
         "total_runs": len(runs),
     }
+
+
+def _refuse_repeated_seeds(complete: Sequence[Run]) -> None:
+    seen: dict[tuple[str, Any], Run] = {}
+    for run in complete:
+        key = (run.attention, run.seed)
+        if key in seen:
+            raise ReportError(
+                f"runs {seen[key].folder} and {run.folder} are both attention {key[0]!r} "
+                f"seed {key[1]}: a report averages one run per kind and seed; move one of "
+                "them out of the sweep folder"
+            )
+        seen[key] = run
 
 
 def _mean_or_none(values: Sequence[float | None]) -> float | None:
@@ -240,7 +251,7 @@ def main(argv: list[str] | None = None) -> int:
         written = write_report(args.sweep, measure=not args.no_measure, device=args.device)
     except (FileNotFoundError, ReportError) as err:
         print(f"error: {err}", file=sys.stderr)
-        return 1
+        return 2  # a user's error: the exit status of every pointea CLI
     for path in written:
         print(path)
     return 0

@@ -9,17 +9,19 @@ instead of averaging it.
 
 from __future__ import annotations
 
-import csv
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import yaml
 from hydra.utils import get_class
 from omegaconf import OmegaConf
+from omegaconf.errors import OmegaConfBaseException
 
 from pointea.cli.attention_config import attention_kind
 from pointea.cli.run_config import ConfigError
+from pointea.vis.metrics_log import MetricsLogError, read_metrics_log
 
 __all__ = ["Run", "read_epoch_log", "read_run", "read_sweep"]
 
@@ -35,6 +37,8 @@ class Run:
         checkpoint: the checkpoint the test metrics come from.
         epochs: per-epoch values from ``csv/metrics.csv``: ``{name: [(epoch, value)]}``.
         problem: why the run is incomplete, or None when complete.
+        choice: the ``model/attention`` option Hydra recorded for the run (its
+            ``.hydra/hydra.yaml``), or None.
     """
 
     folder: Path
@@ -43,14 +47,21 @@ class Run:
     checkpoint: str | None = None
     epochs: dict[str, list[tuple[int, float]]] = field(default_factory=dict)
     problem: str | None = None
+    choice: str | None = None
 
     @property
     def attention(self) -> str:
+        """The attention kind: the option the run was launched with (a kind from a
+        ``hydra.searchpath`` folder included); else the built-in kind whose ``_target_``
+        the config names; else that ``_target_`` itself."""
+        if self.choice:
+            return self.choice
         node = self.config.get("model", {}).get("attention")
         try:
             return attention_kind(node)
         except ConfigError:
-            return "?"
+            target = node.get("_target_") if isinstance(node, dict) else None
+            return str(target) if target else "?"
 
     @property
     def seed(self) -> int | None:
@@ -82,34 +93,61 @@ class Run:
 
 def read_epoch_log(csv_path: Path) -> dict[str, list[tuple[int, float]]]:
     """``{name: [(epoch, value)]}`` of the epoch-level values in Lightning's CSV log
-    (per-step columns, ending in ``_step``, are left out)."""
-    series: dict[str, list[tuple[int, float]]] = {}
-    with csv_path.open(newline="") as f:
-        for row in csv.DictReader(f):
-            for key, value in row.items():
-                if key in ("epoch", "step") or key.endswith("_step") or not value:
-                    continue
-                series.setdefault(key, []).append((int(float(row["epoch"])), float(value)))
-    return series
+    (per-step columns, ending in ``_step``, are left out).
+
+    Raises:
+        MetricsLogError: the file is not Lightning's CSV log.
+    """
+    return {
+        key: [(epoch, value) for epoch, _, value in values]
+        for key, values in read_metrics_log(csv_path).items()
+        if not key.endswith("_step")
+    }
+
+
+def _one_line(err: Exception) -> str:
+    return " ".join(str(err).split())
 
 
 def _config_of(folder: Path) -> dict[str, Any]:
+    """The run's config; ValueError naming the file when it is not a readable mapping."""
     path = folder / "config.yaml"
     if not path.is_file():
         path = folder / ".hydra" / "config.yaml"
-    config = OmegaConf.to_container(OmegaConf.load(path), resolve=False)
+    try:
+        config = OmegaConf.to_container(OmegaConf.load(path), resolve=False)
+    except (OSError, ValueError, yaml.YAMLError, OmegaConfBaseException) as err:
+        raise ValueError(f"{path} unreadable: {_one_line(err)}") from None
     if not isinstance(config, dict):
         raise ValueError(f"{path} does not hold a mapping")
     return config
 
 
+def _attention_choice(folder: Path) -> str | None:
+    """The ``model/attention`` option in Hydra's record of the run, when there is one."""
+    try:
+        record = yaml.safe_load((folder / ".hydra" / "hydra.yaml").read_text())
+        choice = record["hydra"]["runtime"]["choices"]["model/attention"]
+    except (OSError, ValueError, yaml.YAMLError, KeyError, TypeError):
+        return None
+    return choice if isinstance(choice, str) else None
+
+
 def read_run(folder: Path) -> Run:
     """Read one run folder; an unreadable or missing file makes the run incomplete."""
     folder = Path(folder)
-    run = Run(folder=folder, config=_config_of(folder))
+    try:
+        run = Run(folder=folder, config=_config_of(folder))
+    except ValueError as err:
+        return Run(folder=folder, config={}, problem=str(err))
+    run.choice = _attention_choice(folder)
     csv_path = folder / "csv" / "metrics.csv"
     if csv_path.is_file():
-        run.epochs = read_epoch_log(csv_path)
+        try:
+            run.epochs = read_epoch_log(csv_path)
+        except (OSError, MetricsLogError) as err:
+            run.problem = str(err)
+            return run
     metrics_path = folder / "metrics.json"
     if not metrics_path.is_file():
         last = max((e for values in run.epochs.values() for e, _ in values), default=None)

@@ -146,7 +146,7 @@ def _run(
     test_ckpt = cfg.ckpt_path
     if cfg.mode == "fit":
         trainer.fit(task, datamodule=datamodule, ckpt_path=cfg.ckpt_path, weights_only=True)
-        test_ckpt = checkpoints.best_model_path or last.best_model_path or None
+        test_ckpt = checkpoints.best_model_path or last.last_model_path or None
     results = trainer.test(
         task, datamodule=datamodule, ckpt_path=test_ckpt, weights_only=True, verbose=False
     )

@@ -6,40 +6,55 @@ from pathlib import Path
 from typing import Any
 
 import pytorch_lightning as pl
-from pytorch_lightning.callbacks import ModelCheckpoint
+from pytorch_lightning.callbacks import Checkpoint
 
 __all__ = ["LastCheckpoint"]
 
 
-class LastCheckpoint(ModelCheckpoint):
-    """Writes ``dirpath/last.ckpt`` after every epoch, whatever the monitored metric did.
+class LastCheckpoint(Checkpoint):
+    """Writes ``dirpath/last.ckpt`` after every training epoch, whatever the monitored
+    metric did, and at the end of training if the last steps were not saved yet.
 
-    Lightning 2.6's ``ModelCheckpoint(save_last=True)`` rewrites ``last.ckpt`` only when a
-    top-k checkpoint is saved in the same step, so after epochs whose metric fell it still
-    holds an old state (``save_last="link"`` only links to the last top-k file). This is a
-    ``ModelCheckpoint`` with no monitor and a fixed file name: it saves when the best one
-    would (after each epoch's validation, or at the epoch's end without validation), and
-    once more at the end of training if the last steps were not saved yet.
+    ``ModelCheckpoint(save_last=True)`` rewrites ``last.ckpt`` only when a top-k checkpoint
+    is saved in the same step, so after epochs whose metric fell it would hold an old
+    state. This callback uses Lightning's public API only (``Trainer.save_checkpoint`` from
+    public hooks). An epoch's end comes after the validation it runs, and Lightning calls
+    checkpoint callbacks after all others and in the order given, so ``last.ckpt`` holds
+    the best-checkpoint callback's record of this epoch when that callback comes first.
 
     When a run folder was moved (copied to another machine) and is resumed there, the
     checkpoint's records of every ``ModelCheckpoint`` name files in the old folder, and
     Lightning would drop the best score and keep a path to the old place. Before they
     load, paths in the old checkpoints folder are rewritten to this one.
+
+    Attributes:
+        last_model_path: the file written, once one is ("" before).
     """
 
+    FILE_NAME = "last.ckpt"
+
     def __init__(self, dirpath) -> None:
-        super().__init__(
-            dirpath=dirpath,
-            filename=self.CHECKPOINT_NAME_LAST,
-            monitor=None,
-            save_top_k=1,
-            every_n_epochs=1,
-            enable_version_counter=False,
-        )
+        self.dirpath = str(dirpath)  # a str, as ModelCheckpoint's
+        self.last_model_path = ""
+        self._saved_step: int | None = None
+
+    def _save(self, trainer: pl.Trainer) -> None:
+        if (
+            trainer.fast_dev_run
+            or trainer.sanity_checking
+            or self._saved_step == trainer.global_step
+        ):
+            return
+        path = Path(self.dirpath) / self.FILE_NAME
+        trainer.save_checkpoint(path)  # every rank calls it; the strategy writes on rank 0
+        self._saved_step = trainer.global_step
+        self.last_model_path = str(path)
+
+    def on_train_epoch_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
+        self._save(trainer)
 
     def on_train_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
-        if not self._should_skip_saving_checkpoint(trainer):
-            self._save_topk_checkpoint(trainer, self._monitor_candidates(trainer))
+        self._save(trainer)
 
     def on_load_checkpoint(
         self, trainer: pl.Trainer, pl_module: pl.LightningModule, checkpoint: dict[str, Any]

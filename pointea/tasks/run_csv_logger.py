@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import csv
 import os
+import warnings
 from pathlib import Path
 
 from pytorch_lightning.loggers import CSVLogger
-from pytorch_lightning.loggers.csv_logs import ExperimentWriter
 from pytorch_lightning.loggers.logger import rank_zero_experiment
 
 __all__ = ["RunCSVLogger"]
@@ -23,39 +23,40 @@ class RunCSVLogger(CSVLogger):
     resumed run writes them again, so they are dropped. Lightning logs an epoch's
     validation and epoch-end metrics at the step of its last batch, so they stay with
     their epoch.
+
+    Only public API: the kept rows are written to a temporary file beside the log before
+    Lightning's writer starts (and deletes the log), moved into place after it, and the
+    writer's ``metrics_keys`` set to their columns so that it appends below them.
     """
 
     def __init__(self, save_dir, *, version: str, resume_step: int | None = None) -> None:
         super().__init__(save_dir, name="", version=version)
         self.resume_step = resume_step
+        self._history_restored = resume_step is None
 
     @property
     @rank_zero_experiment
-    def experiment(self) -> ExperimentWriter:
-        if self._experiment is None:
-            os.makedirs(self.root_dir, exist_ok=True)
-            self._experiment = _HistoryWriter(self.log_dir, self.resume_step)
-        return self._experiment
-
-
-class _HistoryWriter(ExperimentWriter):
-    def __init__(self, log_dir: str, resume_step: int | None) -> None:
-        self.resume_step = resume_step
-        super().__init__(log_dir)  # calls _check_log_dir_exists
-
-    def _check_log_dir_exists(self) -> None:
-        path = Path(self.metrics_file_path)
-        if self.resume_step is None or not path.is_file():
-            super()._check_log_dir_exists()
-            return
-        with path.open(newline="") as file:
+    def experiment(self):
+        if self._history_restored:
+            return super().experiment
+        self._history_restored = True
+        log = Path(self.log_dir) / "metrics.csv"
+        kept = log.with_name(f".{log.name}.kept")
+        if not log.is_file() and kept.is_file():  # killed between writer start and the move
+            os.replace(kept, log)
+        if not log.is_file():
+            return super().experiment
+        with log.open(newline="") as file:
             reader = csv.DictReader(file)
             keys = list(reader.fieldnames or [])
             rows = [row for row in reader if int(row["step"]) < self.resume_step]
-        tmp = path.with_name(f".{path.name}.tmp")
-        with tmp.open("w", newline="") as file:
+        with kept.open("w", newline="") as file:
             writer = csv.DictWriter(file, fieldnames=keys)
             writer.writeheader()
             writer.writerows(rows)
-        os.replace(tmp, path)
-        self.metrics_keys = keys
+        with warnings.catch_warnings():  # "will be deleted": the history is in `kept`
+            warnings.filterwarnings("ignore", message="Experiment logs directory")
+            experiment = super().experiment
+        os.replace(kept, log)
+        experiment.metrics_keys = keys
+        return experiment

@@ -6,7 +6,6 @@ so they can be redrawn at any time: ``python -m pointea.cli.plots RUN_DIR``.
 
 from __future__ import annotations
 
-import csv
 import json
 import math
 from collections.abc import Sequence
@@ -16,6 +15,7 @@ import numpy as np
 
 from pointea.vis.atomic import atomic_output
 from pointea.vis.figures import check_png
+from pointea.vis.metrics_log import read_metrics_log
 
 __all__ = [
     "plot_confusion",
@@ -47,23 +47,17 @@ def save_figure(fig, out: Path) -> Path:
     return out
 
 
-def _read_columns(csv_path: Path) -> dict[str, list[tuple[float, float]]]:
-    """metric -> [(step, value)] from Lightning's CSV log (one row per logging call)."""
-    series: dict[str, list[tuple[float, float]]] = {}
-    with csv_path.open() as f:
-        for row in csv.DictReader(f):
-            for key, value in row.items():
-                if key in ("epoch", "step") or not value:
-                    continue
-                x = float(row["step"]) if key.endswith("_step") else float(row["epoch"])
-                series.setdefault(key, []).append((x, float(value)))
-    return series
-
-
 def plot_training_curves(csv_path: Path, out: Path) -> Path:
-    """Training loss per step, losses per epoch, validation metrics per epoch."""
+    """Training loss per step, losses per epoch, validation metrics per epoch.
+
+    Raises:
+        MetricsLogError: ``csv_path`` is not Lightning's CSV log.
+    """
+    series = {  # per-step values against the step, the others against the epoch
+        key: [(step if key.endswith("_step") else epoch, v) for epoch, step, v in values]
+        for key, values in read_metrics_log(csv_path).items()
+    }
     plt = _pyplot()
-    series = _read_columns(csv_path)
     fig, axes = plt.subplots(1, 3, figsize=(15, 4))
     panels = {"step": axes[0], "loss": axes[1], "metric": axes[2]}
     for key, points in sorted(series.items()):
@@ -130,7 +124,12 @@ def plot_iou_bars(per_category: dict[str, float], out: Path) -> Path:
 
 
 def plot_run(run_dir: Path) -> list[Path]:
-    """Every figure the run's files allow, into ``run_dir/plots``; returns their paths."""
+    """Every figure the run's files allow, into ``run_dir/plots``; returns their paths.
+
+    Raises:
+        FileNotFoundError: ``run_dir`` is missing or holds nothing to plot.
+        MetricsLogError: its ``csv/metrics.csv`` is not Lightning's CSV log.
+    """
     run_dir = Path(run_dir)
     if not run_dir.is_dir():
         raise FileNotFoundError(f"run folder {run_dir} does not exist")

@@ -3,36 +3,28 @@
 import pytest
 from cli_helpers import CONFIGS, compose_train
 from hydra.errors import ConfigCompositionException
-from hydra.utils import get_object, instantiate
+from hydra.utils import get_class, get_object, instantiate
 from omegaconf import OmegaConf
 
-from pointea.nn import (
-    ExternalAttention,
-    LocalSelfAttention,
-    MultiHeadExternalAttention,
-    OffsetAttention,
-    OffsetBlock,
-)
+from pointea.cli.attention_config import attention_kinds, attention_node
+from pointea.nn import OffsetBlock
 
+# Every option of every group on disk. model/attention_tiny is merged over model/attention
+# by the tiny networks, never chosen on its own.
 GROUPS = {
     group: sorted(p.stem for p in (CONFIGS / group).glob("*.yaml"))
-    for group in ("task", "data", "model", "model/attention", "trainer", "optim", "experiment")
-}
-# Written out by hand: which task each data option is for, and each task's networks.
-TASK_OF_DATA = {
-    "modelnet40": "cls",
-    "synthetic_cls": "cls",
-    "shapenetpart": "seg",
-    "synthetic_parts": "seg",
-    "pyg": "cls",
-    "pyg_modelnet": "cls",
-    "pyg_shapenet": "seg",
+    for group in sorted(
+        {p.parent.relative_to(CONFIGS).as_posix() for p in CONFIGS.rglob("*/*.yaml")}
+    )
 }
 # The values an option leaves to the user (``???``), given as a user would.
 REQUIRED = {
     "pyg": ["data.dataset.pyg._target_=torch_geometric.datasets.ModelNet", "data.num_classes=10"]
 }
-NETWORK_OF_TASK = {"cls": "PointTransformerCls", "seg": "PointTransformerSeg"}
+
+
+def _with_data(data):
+    return [f"data={data}", *REQUIRED.get(data, [])]
 
 
 def release_class(node):
@@ -42,87 +34,97 @@ def release_class(node):
     return getattr(release, "func", release)
 
 
-def test_every_group_has_the_documented_options():
-    assert GROUPS["task"] == ["cls", "seg"]
-    assert GROUPS["data"] == sorted(TASK_OF_DATA)
-    assert GROUPS["model"] == ["pct_cls", "pct_cls_tiny", "pct_seg", "pct_seg_tiny"]
-    assert GROUPS["model/attention"] == ["external", "local", "multihead_external", "offset"]
-    assert GROUPS["trainer"] == ["cpu", "ddp", "default", "gpu"]
-    assert GROUPS["optim"] == ["adamw_cosine", "sgd_cosine"]
+CHOSEN = sorted(g for g in GROUPS if g != "model/attention_tiny")
+OPTIONS = [(group, option) for group in CHOSEN for option in GROUPS[group]]
+
+
+def _network_of(model, tmp_path):
+    return compose_train([f"model={model}"], tmp_path).model._target_
+
+
+def _data_where(key, value, tmp_path):
+    """The first data option whose task's ``key`` is ``value`` (each data option picks its
+    task, each task names its network)."""
+    for data in GROUPS["data"]:
+        if compose_train(_with_data(data), tmp_path).task[key] == value:
+            return data
+    raise AssertionError(f"no data option's task has {key}={value}")
+
+
+def _fitting(group, option, tmp_path):
+    """The overrides that choose ``option`` of ``group`` with data that fit it."""
+    if group == "data":
+        return _with_data(option)
+    if group == "model":
+        network = _network_of(option, tmp_path)
+        return [*_with_data(_data_where("network", network, tmp_path)), f"model={option}"]
+    if group == "task":
+        return [*_with_data(_data_where("name", option, tmp_path)), f"task={option}"]
+    return [f"{group}={option}"]
+
+
+def test_every_config_group_is_documented_in_train_yaml():
     defaults = (CONFIGS / "train.yaml").read_text()
     for group in ("data", "trainer", "optim"):
         assert "#" in defaults.split(f"- {group}: ")[1].splitlines()[0]
-    for group in ("task", "model"):  # chosen by the data and the task: documented in comments
-        assert f"#   {group}: " in defaults
+    for group in ("task", "model", "model/attention"):  # chosen by the data and the task
+        assert f"{group}" in defaults.split("- _self_")[0]
+
+
+@pytest.mark.parametrize(("group", "option"), OPTIONS, ids=[f"{g}={o}" for g, o in OPTIONS])
+def test_every_option_of_every_group_composes_and_resolves(tmp_path, group, option):
+    cfg = compose_train(_fitting(group, option, tmp_path), tmp_path)
+    OmegaConf.to_container(cfg, resolve=True)
+    assert release_class(cfg.data.dataset).task == cfg.task.name
+    assert cfg.task.network == cfg.model._target_
 
 
 @pytest.mark.parametrize("data", GROUPS["data"])
 def test_the_data_picks_its_task_and_the_task_its_network(tmp_path, data):
-    cfg = compose_train([f"data={data}", *REQUIRED.get(data, [])], tmp_path)
-    task = TASK_OF_DATA[data]
-    assert cfg.task.name == task
-    assert release_class(cfg.data.dataset).task == task
-    assert (
-        cfg.model._target_.endswith(NETWORK_OF_TASK[task])
-        and cfg.task.network == cfg.model._target_
-    )
+    cfg = compose_train(_with_data(data), tmp_path)
+    assert cfg.task.name == release_class(cfg.data.dataset).task
+    assert cfg.model._target_ == cfg.task.network
 
 
-@pytest.mark.parametrize("data", GROUPS["data"])
-@pytest.mark.parametrize("size", ["", "_tiny"])
-def test_data_and_model_options_build(tmp_path, data, size):
-    task = TASK_OF_DATA[data]
-    cfg = compose_train(
-        [f"data={data}", f"model=pct_{task}{size}", *REQUIRED.get(data, [])], tmp_path
-    )
-    OmegaConf.to_container(cfg, resolve=True)
-    datamodule = instantiate(cfg.data)
-    for key in ("num_classes", "num_parts", "num_categories"):
-        assert datamodule.counts.get(key) == cfg.data.get(key)
+@pytest.mark.parametrize("model", GROUPS["model"])
+def test_every_model_builds_with_every_data_option_of_its_task(tmp_path, model):
+    network = _network_of(model, tmp_path)
+    fitting = [d for d in GROUPS["data"]
+               if compose_train(_with_data(d), tmp_path).task.network == network]  # fmt: skip
+    assert fitting, f"no data option's task trains {network}"
+    for data in fitting:
+        cfg = compose_train([*_with_data(data), f"model={model}"], tmp_path)
+        datamodule = instantiate(cfg.data)
+        for key in ("num_classes", "num_parts", "num_categories"):
+            assert datamodule.counts.get(key) == cfg.data.get(key)
+        assert type(instantiate(cfg.model)) is get_class(network)
+
+
+@pytest.mark.parametrize("kind", attention_kinds())
+@pytest.mark.parametrize("model", GROUPS["model"])
+def test_attention_is_one_value_to_swap(tmp_path, model, kind):
+    """Every block's mixer is the kind's class, at the kind's options; a tiny network
+    merges the kind's attention_tiny options over them, where the kind has a file there."""
+    overrides = [*_fitting("model", model, tmp_path), f"model/attention={kind}"]
+    cfg = compose_train(overrides, tmp_path)
+    expected = attention_node(kind, tiny="attention_tiny" in str(_tiny_defaults(model)))
+    assert OmegaConf.to_container(cfg.model.attention) == expected
     network = instantiate(cfg.model)
-    assert type(network).__name__ == NETWORK_OF_TASK[task]
-
-
-def test_tiny_networks_keep_their_small_attention_options(tmp_path):
-    expected = {  # (module, attribute) -> value, at tiny and at PCT's sizes
-        "external": [("mixer.memory_key", "out_features", 16, 64)],
-        "multihead_external": [("mixer", "num_heads", 4, 8)],
-        "local": [("mixer", "k", 8, 16), ("mixer", "num_heads", 4, 8)],
-    }
-    for kind, checks in expected.items():
-        for size, column in (("_tiny", 2), ("", 3)):
-            cfg = compose_train([f"model=pct_cls{size}", f"model/attention={kind}"], tmp_path)
-            block = instantiate(cfg.model).attention.blocks[0]
-            for path, attribute, *values in checks:
-                assert getattr(block.get_submodule(path), attribute) == values[column - 2], (
-                    kind,
-                    size,
-                )
-
-
-@pytest.mark.parametrize(
-    ("attention", "mixer"),
-    [
-        ("external", ExternalAttention),
-        ("multihead_external", MultiHeadExternalAttention),
-        ("offset", OffsetAttention),
-        ("local", LocalSelfAttention),
-    ],
-)
-@pytest.mark.parametrize("model", ["pct_cls_tiny", "pct_seg_tiny"])
-def test_attention_is_one_value_to_swap(tmp_path, model, attention, mixer):
-    task = model.split("_")[1]
-    data = "synthetic_cls" if task == "cls" else "synthetic_parts"
-    cfg = compose_train(
-        [f"data={data}", f"model={model}", f"model/attention={attention}"], tmp_path
-    )
-    network = instantiate(cfg.model)
+    mixer = get_class(expected["_target_"])
     assert {type(block) for block in network.attention.blocks} == {OffsetBlock}
     assert {type(block.mixer) for block in network.attention.blocks} == {mixer}
 
 
+def _tiny_defaults(model):
+    return OmegaConf.load(CONFIGS / "model" / f"{model}.yaml").get("defaults", [])
+
+
+def test_every_tiny_attention_file_belongs_to_a_kind():
+    assert set(GROUPS["model/attention_tiny"]) <= set(GROUPS["model/attention"])
+
+
 def test_an_unknown_attention_kind_names_the_options(tmp_path):
-    with pytest.raises(ConfigCompositionException, match="offset"):
+    with pytest.raises(ConfigCompositionException, match=attention_kinds()[-1]):
         compose_train(["model/attention=softmax"], tmp_path)
 
 
@@ -161,15 +163,10 @@ def test_optim_options_build_partials(tmp_path, optim):
         )
 
 
-@pytest.mark.parametrize("experiment", GROUPS["experiment"])
-def test_experiments_compose(tmp_path, experiment):
-    cfg = compose_train([f"experiment={experiment}"], tmp_path)
-    OmegaConf.to_container(cfg, resolve=True)
-    assert release_class(cfg.data.dataset).task == cfg.task.name
-    assert cfg.task.network == cfg.model._target_
+STUDIES = [e for e in GROUPS["experiment"] if e.startswith("attention_study")]
 
 
-@pytest.mark.parametrize("experiment", ["attention_study", "attention_study_demo"])
+@pytest.mark.parametrize("experiment", STUDIES)
 def test_the_sweep_folder_resolves_before_any_job_starts(experiment):
     """Hydra's sweeper resolves hydra.sweep.dir before a HydraConfig exists, so a
     ${hydra:...} there breaks `train.py -m` (the subdir is resolved per job)."""
@@ -182,3 +179,17 @@ def test_the_sweep_folder_resolves_before_any_job_starts(experiment):
     with initialize_config_dir(str(CONFIGS), version_base="1.3"):
         cfg = compose("train", [f"experiment={experiment}"], return_hydra_config=True)
     assert cfg.hydra.sweep.dir.startswith("outputs/attention_study/cls/")
+
+
+@pytest.mark.parametrize("experiment", STUDIES)
+def test_the_study_sweeps_every_attention_kind(experiment):
+    from hydra import compose, initialize_config_dir
+    from hydra.core.global_hydra import GlobalHydra
+    from hydra.core.override_parser.overrides_parser import OverridesParser
+
+    GlobalHydra.instance().clear()
+    with initialize_config_dir(str(CONFIGS), version_base="1.3"):
+        cfg = compose("train", [f"experiment={experiment}"], return_hydra_config=True)
+    value = cfg.hydra.sweeper.params["model/attention"]
+    swept = OverridesParser.create().parse_override(f"model/attention={value}").value()
+    assert swept.filter(attention_kinds()) == attention_kinds()

@@ -124,8 +124,60 @@ def test_a_report_refuses_to_mix_tasks(sweep):
 
 
 def test_a_folder_without_runs_is_an_error(tmp_path, capsys):
-    assert main([str(tmp_path)]) == 1
+    assert main([str(tmp_path)]) == 2
     assert "holds no run" in capsys.readouterr().err
+
+
+def test_two_runs_of_one_kind_and_seed_are_refused(sweep, capsys):
+    fake_run(sweep / "again" / "external-seed1", "external", 1, {"test/oa": 0.5, "test/macc": 0.4})
+    with pytest.raises(ReportError, match=r"both attention 'external' seed 1"):
+        summarise(read_sweep(sweep))
+    assert main([str(sweep), "--no-measure"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and str(sweep / "again" / "external-seed1") in err
+    assert not (sweep / "report.md").exists()
+
+
+@pytest.mark.parametrize(
+    "content",
+    [b"seed: [0\nmodel: {", b"\x89PNG\r\n\x1a\n\x00\xff\xfe", b"- just\n- a list\n"],
+    ids=["broken yaml", "binary", "not a mapping"],
+)
+def test_a_run_with_a_corrupt_config_is_listed_apart(sweep, content):
+    broken = fake_run(sweep / "offset-seed2", "offset", 2, {"test/oa": 0.1, "test/macc": 0.1})
+    (broken / "config.yaml").write_bytes(content)
+    summary = summarise(read_sweep(sweep))
+    assert summary["groups"]["offset"]["seeds"] == [0, 1]  # the corrupt run is not averaged
+    listed = {r["run"]: r["problem"] for r in summary["incomplete"]}
+    assert str(broken / "config.yaml") in listed[str(broken)]
+    assert main([str(sweep), "--no-measure"]) == 0
+    assert "offset-seed2" in (sweep / "report.md").read_text()
+
+
+def test_a_run_with_a_garbled_log_is_listed_apart(sweep):
+    garbled = fake_run(sweep / "offset-seed2", "offset", 2, {"test/oa": 0.1, "test/macc": 0.1})
+    (garbled / "csv").mkdir()
+    (garbled / "csv" / "metrics.csv").write_bytes(b"\x00\xff" * 50)
+    summary = summarise(read_sweep(sweep))
+    (listed,) = [r for r in summary["incomplete"] if r["run"] == str(garbled)]
+    assert "metrics.csv is not text" in listed["problem"]
+    assert summary["groups"]["offset"]["seeds"] == [0, 1]
+
+
+def test_the_kind_is_the_option_the_run_was_launched_with(sweep):
+    """A kind from the user's own config folder: its class is none of pointea's, and Hydra's
+    record of the run names the option; the table lists kinds in name order."""
+    run = fake_run(sweep / "gated-seed0", "external", 0, {"test/oa": 0.6, "test/macc": 0.5})
+    config = yaml.safe_load((run / "config.yaml").read_text())
+    config["model"]["attention"] = {"_target_": "my_mixers.Gated", "_partial_": True}
+    (run / "config.yaml").write_text(yaml.safe_dump(config))
+    (run / ".hydra").mkdir()
+    (run / ".hydra" / "hydra.yaml").write_text(
+        yaml.safe_dump({"hydra": {"runtime": {"choices": {"model/attention": "gated"}}}})
+    )
+    summary = summarise(read_sweep(sweep))
+    assert list(summary["groups"]) == ["external", "gated", "offset"]
+    assert summary["groups"]["gated"]["seeds"] == [0]
 
 
 def test_network_cost_counts_a_hand_checkable_network():
