@@ -10,20 +10,26 @@ from pointea.lazy_exports import lazy_exports
 
 __all__ = [
     "DatasetError",
+    "ModelNet10Normal",
     "ModelNet40H5",
+    "ModelNet40Normal",
     "PointCloudDataModule",
     "ReleaseTables",
     "ShapeNetPartH5",
+    "ShapeNetPartNormal",
     "SyntheticConfig",
     "ensure_synthetic",
 ]
 
 _MODULES = {
     "DatasetError": "pointea.data.errors",
+    "ModelNet10Normal": "pointea.data.modelnet10_normal",
     "ModelNet40H5": "pointea.data.modelnet40",
+    "ModelNet40Normal": "pointea.data.modelnet_normal",
     "PointCloudDataModule": "pointea.data.datamodule",
     "ReleaseTables": "pointea.data.release_tables",
     "ShapeNetPartH5": "pointea.data.shapenet_part",
+    "ShapeNetPartNormal": "pointea.data.shapenet_part_normal",
     "SyntheticConfig": "pointea.data.synthetic",
     "ensure_synthetic": "pointea.data.synthetic",
 }

@@ -11,6 +11,7 @@ import torch
 from pointea.data.batches import DeviceBatches, WorkerBatches
 from pointea.data.errors import DatasetError
 from pointea.data.h5_release import stored_points
+from pointea.data.point_cloud_release import PointCloudRelease
 from pointea.data.release_tables import ReleaseTables
 from pointea.data.splits import stratified_split
 from pointea.data.synthetic import SyntheticConfig, ensure_synthetic
@@ -19,6 +20,7 @@ from pointea.data.transforms import Compose, FirstPoints, RandomSubset
 __all__ = ["PointCloudDataModule"]
 
 COUNT_KEYS = ("num_classes", "num_parts", "num_categories")
+FEATURE_CHANNELS = {"normals": 3}  # per-point input features a release may store, by name
 
 
 class PointCloudDataModule(pl.LightningDataModule):
@@ -52,6 +54,10 @@ class PointCloudDataModule(pl.LightningDataModule):
         random_subset: train on a random ``num_points`` of the stored points instead of the
             first ``num_points``.
         train_transforms: batched transforms applied to training batches, in order.
+        features: per-point features fed to the network after xyz (``["normals"]``); the
+            release must store them. Empty: xyz only (PCT's recipe).
+        in_channels: the channels per input point this promises the network (3 + 3 per
+            feature); checked against ``features``.
         loader: ``"device"`` (tensors on the device) or ``"workers"`` (DataLoader workers
             collate on the host, then the batch moves to the device).
     """
@@ -79,8 +85,23 @@ class PointCloudDataModule(pl.LightningDataModule):
         loader: str = "device",
         num_workers: int = 2,
         seed: int = 0,
+        features: Sequence[str] = (),
+        in_channels: int | None = None,
     ) -> None:
         super().__init__()
+        self.features = list(features)
+        unknown = [f for f in self.features if f not in FEATURE_CHANNELS]
+        if unknown:
+            raise DatasetError(
+                f"data.features={self.features}: unknown feature(s) {unknown}; known: "
+                f"{sorted(FEATURE_CHANNELS)}"
+            )
+        channels = 3 + sum(FEATURE_CHANNELS[f] for f in self.features)
+        if in_channels is not None and in_channels != channels:
+            raise DatasetError(
+                f"data.features={self.features} feeds {channels} channels per point, but "
+                f"data.in_channels={in_channels}: set data.in_channels={channels}"
+            )
         if loader not in ("device", "workers"):
             raise ValueError(f"data.loader must be 'device' or 'workers', got {loader!r}")
         self.dataset = dataset
@@ -142,6 +163,14 @@ class PointCloudDataModule(pl.LightningDataModule):
         counts against them."""
         if self.tables is None:
             self.folder = self.dataset_class.find(self.root)
+            stored = getattr(self.dataset_class, "features", ())
+            missing = [f for f in self.features if f not in stored]
+            if missing:
+                raise DatasetError(
+                    f"data.features={self.features}: the {self.dataset_class.__name__} release "
+                    f"in {self.folder} stores no {', '.join(missing)} (it stores "
+                    f"{list(stored) or 'xyz only'}); use data.features=[]"
+                )
             tables = self.dataset_class.read_tables(self.folder)
             for key, configured in self.counts.items():
                 if key not in tables.counts:
@@ -161,6 +190,8 @@ class PointCloudDataModule(pl.LightningDataModule):
     def stored_points(self) -> tuple[int, Path]:
         """Points per shape the release stores (HDF5 headers only) and the shard that says so."""
         self.read_tables()
+        if issubclass(self.dataset_class, PointCloudRelease):
+            return self.dataset_class.stored_points(self.folder)
         return stored_points(self.folder)
 
     # --- loading --------------------------------------------------------------------------
@@ -168,7 +199,9 @@ class PointCloudDataModule(pl.LightningDataModule):
     def load_split(self, split: str) -> dict[str, torch.Tensor]:
         """One of the release's own splits, whole, on the host."""
         self.read_tables()
-        return self.dataset(self.folder, split, self.num_points).arrays()
+        arrays = self.dataset(self.folder, split, self.num_points).arrays()
+        # a stored feature the run does not feed stays out of the batches
+        return {k: v for k, v in arrays.items() if k not in FEATURE_CHANNELS or k in self.features}
 
     def setup(self, stage: str | None = None) -> None:
         if self.arrays:

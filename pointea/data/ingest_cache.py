@@ -258,4 +258,3 @@ def ingest(
         except OSError as err:  # a read-only or full disk costs the cache, not the run
             log.warning("ingest cache %s not written (%s); the next run parses again", cache, err)
     return arrays
-

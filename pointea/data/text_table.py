@@ -108,8 +108,7 @@ def _diagnose(path: Path, text: str, columns: int, what: str) -> DatasetError:
             cut = number - 1 == last and len(fields) < columns and not text.endswith("\n")
             why = " (the file is truncated)" if cut else ""
             return DatasetError(
-                f"{path}: line {number} has {len(fields)} columns, expected {columns} "
-                f"({what}){why}"
+                f"{path}: line {number} has {len(fields)} columns, expected {columns} ({what}){why}"
             )
         for field in fields:
             try:
@@ -144,7 +143,9 @@ def read_table(path: str | Path, columns: int, what: str = "") -> np.ndarray:
     if not data.strip():
         raise DatasetError(f"{path} is empty; expected rows of {what}")
     if b"\x00" in data:
-        raise DatasetError(f"{path} is not a text file (it holds NUL bytes); expected rows of {what}")
+        raise DatasetError(
+            f"{path} is not a text file (it holds NUL bytes); expected rows of {what}"
+        )
     table = _parse_plain(data, columns)
     if table is None:
         try:
