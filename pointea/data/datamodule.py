@@ -89,19 +89,7 @@ class PointCloudDataModule(pl.LightningDataModule):
         in_channels: int | None = None,
     ) -> None:
         super().__init__()
-        self.features = list(features)
-        unknown = [f for f in self.features if f not in FEATURE_CHANNELS]
-        if unknown:
-            raise DatasetError(
-                f"data.features={self.features}: unknown feature(s) {unknown}; known: "
-                f"{sorted(FEATURE_CHANNELS)}"
-            )
-        channels = 3 + sum(FEATURE_CHANNELS[f] for f in self.features)
-        if in_channels is not None and in_channels != channels:
-            raise DatasetError(
-                f"data.features={self.features} feeds {channels} channels per point, but "
-                f"data.in_channels={in_channels}: set data.in_channels={channels}"
-            )
+        self.features, self.in_channels = list(features), in_channels
         if loader not in ("device", "workers"):
             raise ValueError(f"data.loader must be 'device' or 'workers', got {loader!r}")
         self.dataset = dataset
@@ -157,20 +145,37 @@ class PointCloudDataModule(pl.LightningDataModule):
             return False
         return True
 
+    def _check_features(self) -> None:
+        """``data.features`` must be known, match ``data.in_channels`` and be stored by the
+        release (checked when the tables are read: the CLI reports it as one line)."""
+        unknown = [f for f in self.features if f not in FEATURE_CHANNELS]
+        if unknown:
+            raise DatasetError(
+                f"data.features={self.features}: unknown feature(s) {unknown}; known: "
+                f"{sorted(FEATURE_CHANNELS)}"
+            )
+        channels = 3 + sum(FEATURE_CHANNELS[f] for f in self.features)
+        if self.in_channels is not None and self.in_channels != channels:
+            raise DatasetError(
+                f"data.features={self.features} feeds {channels} channels per point, but "
+                f"data.in_channels={self.in_channels}: set data.in_channels={channels}"
+            )
+        stored = getattr(self.dataset_class, "features", ())
+        missing = [f for f in self.features if f not in stored]
+        if missing:
+            raise DatasetError(
+                f"data.features={self.features}: the {self.dataset_class.__name__} release "
+                f"in {self.folder} stores no {', '.join(missing)} (it stores "
+                f"{list(stored) or 'xyz only'}); use data.features=[]"
+            )
+
     def read_tables(self) -> ReleaseTables:
         """Find the release folder (once) and read its small text files, without loading
         shards: what a task needs to be built before ``setup``. Checks the configured
         counts against them."""
         if self.tables is None:
             self.folder = self.dataset_class.find(self.root)
-            stored = getattr(self.dataset_class, "features", ())
-            missing = [f for f in self.features if f not in stored]
-            if missing:
-                raise DatasetError(
-                    f"data.features={self.features}: the {self.dataset_class.__name__} release "
-                    f"in {self.folder} stores no {', '.join(missing)} (it stores "
-                    f"{list(stored) or 'xyz only'}); use data.features=[]"
-                )
+            self._check_features()
             tables = self.dataset_class.read_tables(self.folder)
             for key, configured in self.counts.items():
                 if key not in tables.counts:
