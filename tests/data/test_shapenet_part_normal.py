@@ -74,7 +74,7 @@ def test_a_hostile_release_is_one_error_naming_the_file(release, damage, match):
     elif damage == "columns":
         path.write_text("1 2 3 4 5 6\n" + "".join(path.read_text().splitlines(True)[1:]))
     elif damage == "bad json":
-        train.write_text("[\"shape_data/")
+        train.write_text('["shape_data/')
     elif damage in ("bad entry", "duplicate"):
         train.write_text(json.dumps(entries + ["oops" if damage == "bad entry" else entries[0]]))
     elif damage == "in two splits":
