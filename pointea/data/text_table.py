@@ -21,6 +21,7 @@ __all__ = ["read_table"]
 _LINE_SPACE = np.zeros(32, dtype=bool)
 _LINE_SPACE[list(b"\t\r\n")] = True
 _MAX_WIDTH = 24  # longest field the vectorised pass reads
+_LINE_END = [np.arange(c) == c - 1 for c in range(64)]  # (C,): the last field ends a line
 _POW10 = 10.0 ** np.arange(23)
 _MAX_DIGITS = 15  # a sum of up to 15 decimal digits is an exact float64 integer
 _COMMA_TO_SPACE_STR = str.maketrans(",", " ")
@@ -46,10 +47,12 @@ def _parse_plain(data: bytes, columns: int) -> np.ndarray | None:
     fields = len(starts)
     if fields == 0 or fields % columns or len(ends) != fields:
         return None
-    # each group of ``columns`` fields on one line, and each group on a line of its own
-    line = np.searchsorted(np.flatnonzero(raw == 10), starts)
-    first, last = line[0::columns], line[columns - 1 :: columns]
-    if not ((first == last).all() and (np.diff(first) > 0).all()):
+    # a line break after every ``columns``-th field, and nowhere else
+    newlines = np.cumsum(raw == 10, dtype=np.int32)  # line breaks up to each byte
+    breaks = np.empty(fields, dtype=bool)
+    breaks[:-1] = newlines[starts[1:]] > newlines[ends[:-1] - 1]
+    breaks[-1] = True  # the data ends with the padding's line breaks
+    if not (breaks.reshape(-1, columns) == _LINE_END[columns]).all():
         return None
     if int((ends - starts).max()) > _MAX_WIDTH:
         return None

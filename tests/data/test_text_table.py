@@ -57,3 +57,18 @@ def test_a_hostile_file_is_one_error_naming_it(tmp_path, content, match):
 def test_an_unreadable_file_is_named(tmp_path):
     with pytest.raises(DatasetError, match=r"missing.txt cannot be read"):
         read_table(tmp_path / "missing.txt", 3)
+
+
+@pytest.mark.parametrize("delimiter", [",", " ", "\t"])
+def test_plain_files_take_the_vectorised_path(tmp_path, monkeypatch, delimiter):
+    import pointea.data.text_table as module
+
+    def refuse(*args):
+        raise AssertionError("a plain file fell back to the line-by-line path")
+
+    monkeypatch.setattr(module, "_parse_lines", refuse)
+    path = tmp_path / "plain.txt"
+    table = np.random.default_rng(2).standard_normal((200, 7))
+    np.savetxt(path, table, fmt="%f", delimiter=delimiter)
+    expected = np.loadtxt(path, delimiter=delimiter.strip() or None).astype(np.float32)
+    np.testing.assert_array_equal(read_table(path, 7), expected)
