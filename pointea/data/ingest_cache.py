@@ -17,6 +17,9 @@ Example::
     arrays = ingest(files, parse_one, cache_file(folder, "train"), num_points=10000)
     arrays["data"]   # (S, 10000, 3) float32
     arrays["size"]   # (S,) int64: each file's own point count before resampling
+
+A parse function for text rows is one call to
+:func:`pointea.data.text_table.read_table`, which names each bad file's fault.
 """
 
 from __future__ import annotations
@@ -34,10 +37,9 @@ import h5py
 import numpy as np
 
 from pointea.data.errors import DatasetError
-from pointea.data.text_table import read_table
 from pointea.vis.atomic import atomic_output
 
-__all__ = ["SAMPLINGS", "cache_file", "ingest", "ingest_key", "read_table", "resample_indices"]
+__all__ = ["SAMPLINGS", "cache_file", "ingest", "ingest_key", "resample_indices"]
 
 log = logging.getLogger(__name__)
 
