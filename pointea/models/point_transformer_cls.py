@@ -64,6 +64,7 @@ class PointTransformerCls(nn.Module):
         channels = stage_channels[1]
         self.num_classes = num_classes
         self.min_points = max(num_samples[0], k)
+        self.in_channels = in_channels
         self.embed = nn.Sequential(
             LinearBNAct(in_channels, embed_channels),
             LinearBNAct(embed_channels, embed_channels),

@@ -65,6 +65,7 @@ class PointTransformerSeg(nn.Module):
         self.num_parts = num_parts
         self.num_categories = num_categories
         self.min_points = k
+        self.in_channels = in_channels
         self.embed = nn.Sequential(
             LinearBNAct(in_channels, embed_channels),
             LinearBNAct(embed_channels, embed_channels),

@@ -153,6 +153,23 @@ def test_normals_as_features_give_the_network_six_channels(release, tmp_path):
     assert 0 <= metrics["test/oa"] <= 1
     ckpt = torch.load(tmp_path / "run" / "checkpoints" / "last.ckpt", weights_only=True)
     assert ckpt["state_dict"]["model.embed.0.linear.weight"].shape[1] == 6
+    # visualize must be given the features the network was trained with
+    from pointea.cli.run_config import ConfigError
+    from pointea.cli.visualize import visualize
+
+    shown = [
+        f"ckpt_path={tmp_path / 'run' / 'checkpoints' / 'last.ckpt'}",
+        "data=modelnet10_normal",
+        f"data.root={folder}",
+        "data.num_classes=3",
+        "data.num_points=32",
+        "data.dataset.stored_points=64",
+        f"output_dir={tmp_path / 'vis'}",
+        "num_shapes=2",
+    ]
+    plain = compose_train(shown, tmp_path / "vis", config_name="visualize")
+    with pytest.raises(ConfigError, match=r"takes 6 channels per point, but data.features=\[\]"):
+        visualize(plain)
 
 
 def test_features_that_disagree_with_in_channels_are_refused(release, tmp_path):
@@ -172,3 +189,26 @@ def test_normals_from_a_release_without_them_are_refused(modelnet_release):
     )
     with pytest.raises(DatasetError, match=r"data.features=\['normals'\]: the ModelNet40H5 rel"):
         data.read_tables()
+
+
+@pytest.mark.vis
+def test_visualize_feeds_the_normals_a_network_was_trained_with(release, tmp_path):
+    from pointea.cli.visualize import visualize
+
+    folder, _ = release
+    overrides = ["data=modelnet40_normal", f"data.root={folder}", "data.num_classes=3", *TINY]
+    normals = ["data.features=[normals]", "data.in_channels=6"]
+    run(compose_train([*overrides, *normals], tmp_path / "run"))
+    shown = [
+        f"ckpt_path={tmp_path / 'run' / 'checkpoints' / 'last.ckpt'}",
+        "data=modelnet40_normal",
+        f"data.root={folder}",
+        "data.num_classes=3",
+        "data.num_points=32",
+        "data.dataset.stored_points=64",
+        f"output_dir={tmp_path / 'vis'}",
+        "num_shapes=2",
+        *normals,
+    ]
+    out = visualize(compose_train(shown, tmp_path / "vis", config_name="visualize"))
+    assert len(list(out.glob("shape_*.png"))) == 2
