@@ -7,7 +7,8 @@ one step per sampled point) and kNN are plain ONNX operators (``ArgMax``, ``TopK
 ``ScatterND``, ...), no custom ops, so the model runs in ONNX Runtime without PyTorch.
 
 Inputs: ``xyz`` (B, N, 3) float32, normalised as the training data were (see
-``TrainedModel``); a segmenter also takes ``category`` (B,) int64. Output: ``logits``,
+``TrainedModel``), or (B, N, 6) with unit normals after the coordinates for a network
+trained with ``data.features=[normals]``; a segmenter also takes ``category`` (B,) int64. Output: ``logits``,
 (B, C) or (B, N, P). B and N are dynamic (N at least the network's ``min_points``). The
 graph takes each cloud whole: the chunking that bounds pointea's eager memory on very large
 clouds is fixed at trace time, so it is traced as a single chunk.
@@ -40,11 +41,12 @@ def example_inputs(
     order of :func:`input_names`: to trace with, or to measure the network on.
 
     Shapes:
-        -> xyz (batch, num_points, 3) float32 [, category (batch,) int64]
+        -> xyz (batch, num_points, in_channels) float32 [, category (batch,) int64]
     """
     generator = torch.Generator().manual_seed(seed)
+    channels = getattr(network, "in_channels", 3)  # xyz, then any per-point features
     make = {
-        "xyz": lambda: torch.rand(batch, num_points, 3, generator=generator) * 2 - 1,
+        "xyz": lambda: torch.rand(batch, num_points, channels, generator=generator) * 2 - 1,
         "category": lambda: torch.randint(0, network.num_categories, (batch,), generator=generator),
     }
     return tuple(make[name]() for name in input_names(network))

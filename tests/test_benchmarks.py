@@ -127,3 +127,11 @@ def test_targets_table_from_results(tmp_path):
         "| segmenter, one 100,000-point cloud | 4.2 s, 3.4 GiB peak | < 5 s, < 3 GiB | **no** |"
         in table
     )
+
+
+def test_text_ingest_quick(tmp_path):
+    run_quick("text_ingest.py", tmp_path, "--workers", "1")
+    result = json.loads((tmp_path / "text_ingest.json").read_text())
+    assert result["files"] == 20 and result["rows"] == 1000
+    assert result["loadtxt_loop_s"] > 0 and result["first_ingest_s"] > 0
+    assert 0 < result["cached_load_s"]

@@ -103,3 +103,26 @@ def test_segmenter_export_takes_clouds_larger_than_one_eager_chunk(tmp_path):
     (ort_logits,) = session.run(None, {"xyz": xyz.numpy(), "category": category.numpy()})
     torch.testing.assert_close(torch.from_numpy(ort_logits), eager, rtol=0, atol=1e-4)
     assert net.local.max_pairs == 64  # restored after export
+
+
+def test_a_network_with_normals_exports_six_input_channels(tmp_path):
+    torch.manual_seed(0)
+    net = randomised(
+        PointTransformerCls(
+            num_classes=5, in_channels=6, stage_channels=(16, 32), num_samples=(32, 16),
+            fuse_channels=32, head_channels=(16, 16), **TINY,
+        )
+    )  # fmt: skip
+    scripted = torch.jit.load(str(export_torchscript(net, tmp_path / "cls.pt", num_points=64)))
+    session = ort.InferenceSession(
+        str(export_onnx(net, tmp_path / "cls.onnx", num_points=64)),
+        providers=["CPUExecutionProvider"],
+    )
+    xyz = clouds(2, 80, 3)
+    normals = torch.nn.functional.normalize(clouds(2, 80, 4), dim=-1)
+    inputs = torch.cat([xyz, normals], -1)
+    with torch.no_grad():
+        eager = net(inputs)
+        torch.testing.assert_close(scripted(inputs), eager, rtol=0, atol=1e-4)
+    (ort_logits,) = session.run(None, {"xyz": inputs.numpy()})
+    torch.testing.assert_close(torch.from_numpy(ort_logits), eager, rtol=0, atol=1e-4)

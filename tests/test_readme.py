@@ -106,9 +106,17 @@ def _releases(tmp_path):
         (parts / f"{split}_hdf5_file_list.txt").write_text(f"ply_data_{split}0.h5\n")
     (parts / "all_object_categories.txt").write_text("A\t100\nB\t200\n")
     (parts / "overallid_to_catid_partid.json").write_text(json.dumps(PART_TABLE))
+    from text_layouts import write_modelnet_normal, write_shapenetpart_normal
+
+    text = tmp_path / "text"
+    write_modelnet_normal(text, ["a", "b", "c"], {"train": 8, "test": 3}, rows=256)
+    write_shapenetpart_normal(text, {"train": 6, "val": 2, "test": 2}, sizes=(200, 300))
+    stored = "data.dataset.stored_points=256"
     write_modelnet_raw(tmp_path / "ModelNet10")
     write_shapenet_raw(tmp_path / "ShapeNet")
     return {
+        "modelnet40_normal": [f"data.root={text}", "data.num_classes=3", stored],
+        "shapenetpart_normal": [f"data.root={text}", stored],
         "pyg_modelnet": [f"data.root={tmp_path / 'ModelNet10'}"],
         "pyg_shapenet": [f"data.root={tmp_path / 'ShapeNet'}", "data.dataset.resample_to=256"],
         "modelnet40": [f"data.root={modelnet.parent}", "data.num_classes=3"],

@@ -9,6 +9,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from pointea.tasks.point_task import PointTask
 from pointea.vis import PALETTE
 from pointea.vis.figures import captioned_row, save_png
 from pointea.vis.point_files import write_labeled_ply
@@ -33,7 +34,7 @@ class ClassFigures:
 
     def predict(self, network, batch: Mapping[str, torch.Tensor]) -> torch.Tensor:
         """Class probabilities (B, num_classes)."""
-        return network(batch["pos"]).softmax(-1)
+        return network(PointTask.network_input(batch)).softmax(-1)
 
     def draw(self, arrays: Mapping[str, torch.Tensor], probs: torch.Tensor, out: Path):
         """Per shape: (its PNG, the clouds to show). Prints a one-line summary."""

@@ -51,7 +51,10 @@ def export(cfg: DictConfig) -> Path:
         )
     write = export_onnx if cfg.format == "onnx" else export_torchscript
     path = write(network, cfg.output, num_points=num_points)
-    inputs = ", ".join(f"{name} {INPUTS[name]}" for name in input_names(network))
+    shapes = dict(INPUTS)
+    if getattr(network, "in_channels", 3) == 6:
+        shapes["xyz"] = "(B, N, 6) float32: x, y, z, nx, ny, nz"
+    inputs = ", ".join(f"{name} {shapes[name]}" for name in input_names(network))
     print(f"{cfg.ckpt_path} -> {path} ({cfg.format}; inputs: {inputs}; output: logits)")
     return path
 

@@ -11,6 +11,7 @@ import torch
 
 from pointea.data.part_names import read_part_names
 from pointea.tasks.part_iou import category_part_mask, restrict_to_category, shape_ious
+from pointea.tasks.point_task import PointTask
 from pointea.vis import label_colors
 from pointea.vis.figures import captioned_row, save_png
 from pointea.vis.point_files import write_labeled_ply
@@ -38,7 +39,7 @@ class PartFigures:
     def predict(self, network, batch: Mapping[str, torch.Tensor]) -> torch.Tensor:
         """Part ids (B, N), restricted to each shape's category."""
         category = batch["category"]
-        return restrict_to_category(network(batch["pos"], category), category, self.mask)
+        return restrict_to_category(network(PointTask.network_input(batch), category), category, self.mask)
 
     def draw(self, arrays: Mapping[str, torch.Tensor], predicted: torch.Tensor, out: Path):
         """Per shape: (its PNG, the clouds to show). Prints the mean shape IoU."""

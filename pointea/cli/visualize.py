@@ -59,6 +59,13 @@ def visualize(cfg: DictConfig) -> Path:
     datamodule = instantiate(cfg.data)
     datamodule.prepare_data()
     tables = datamodule.read_tables()
+    takes = getattr(network, "in_channels", 3)
+    if takes != 3 + 3 * len(datamodule.features):
+        raise ConfigError(
+            f"{cfg.ckpt_path}'s network takes {takes} channels per point, but "
+            f"data.features={list(datamodule.features)} feeds {3 + 3 * len(datamodule.features)}: "
+            f"give the data.features (and data.in_channels) it was trained with"
+        )
     here = {"task": meta["task"], "num_classes": tables.num_labels, "class_names": tables.class_names,
             "category_parts": [list(p) for p in tables.category_parts]}  # fmt: skip
     check_checkpoint(cfg.ckpt_path, {"pointea": meta}, here, mode="test")

@@ -22,6 +22,7 @@ from pointea.data.transforms import Compose, FirstPoints, RandomSubset
 __all__ = ["PointCloudDataModule"]
 
 COUNT_KEYS = ("num_classes", "num_parts", "num_categories")
+FEATURE_CHANNELS = {"normals": 3}  # per-point input features a release may store, by name
 
 log = logging.getLogger(__name__)
 
@@ -71,6 +72,10 @@ class PointCloudDataModule(pl.LightningDataModule):
         random_subset: train on a random ``num_points`` of the stored points instead of the
             first ``num_points``.
         train_transforms: batched transforms applied to training batches, in order.
+        features: per-point features fed to the network after xyz (``["normals"]``); the
+            release must store them. Empty: xyz only (PCT's recipe).
+        in_channels: the channels per input point this promises the network (3 + 3 per
+            feature); checked against ``features``.
         loader: ``"device"`` (tensors on the device) or ``"workers"`` (DataLoader workers
             collate on the host, then the batch moves to the device).
     """
@@ -102,8 +107,11 @@ class PointCloudDataModule(pl.LightningDataModule):
         loader: str = "device",
         num_workers: int = 2,
         seed: int = 0,
+        features: Sequence[str] = (),
+        in_channels: int | None = None,
     ) -> None:
         super().__init__()
+        self.features, self.in_channels = list(features), in_channels
         if loader not in ("device", "workers"):
             raise ValueError(f"data.loader must be 'device' or 'workers', got {loader!r}")
         self.dataset = dataset
@@ -183,12 +191,37 @@ class PointCloudDataModule(pl.LightningDataModule):
             return False
         return True
 
+    def _check_features(self) -> None:
+        """``data.features`` must be known, match ``data.in_channels`` and be stored by the
+        release (checked when the tables are read: the CLI reports it as one line)."""
+        unknown = [f for f in self.features if f not in FEATURE_CHANNELS]
+        if unknown:
+            raise DatasetError(
+                f"data.features={self.features}: unknown feature(s) {unknown}; known: "
+                f"{sorted(FEATURE_CHANNELS)}"
+            )
+        channels = 3 + sum(FEATURE_CHANNELS[f] for f in self.features)
+        if self.in_channels is not None and self.in_channels != channels:
+            raise DatasetError(
+                f"data.features={self.features} feeds {channels} channels per point, but "
+                f"data.in_channels={self.in_channels}: set data.in_channels={channels}"
+            )
+        stored = getattr(self.dataset_class, "features", ())
+        missing = [f for f in self.features if f not in stored]
+        if missing:
+            raise DatasetError(
+                f"data.features={self.features}: the {self.dataset_class.__name__} release "
+                f"in {self.folder} stores no {', '.join(missing)} (it stores "
+                f"{list(stored) or 'xyz only'}); use data.features=[]"
+            )
+
     def read_tables(self) -> ReleaseTables:
         """Find the release folder (once) and read its small text files, without loading
         shards: what a task needs to be built before ``setup``. With ``classes`` or
         ``categories``, the subset's tables. Checks the configured counts against them."""
         if self.tables is None:
             self.folder = self.dataset_class.find(self.root)
+            self._check_features()
             tables = self.dataset_class.read_tables(self.folder)
             names, option = self._subset_names(tables)
             if names is not None:
@@ -230,7 +263,11 @@ class PointCloudDataModule(pl.LightningDataModule):
 
     def load_split(self, split: str) -> dict[str, torch.Tensor]:
         """One of the release's own splits, whole, on the host (the release's labels)."""
-        return self._read_split(split).arrays()
+        return self._fed(self._read_split(split).arrays())
+
+    def _fed(self, arrays: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+        """The arrays the run feeds: a stored feature not in ``data.features`` stays out."""
+        return {k: v for k, v in arrays.items() if k not in FEATURE_CHANNELS or k in self.features}
 
     def _read_split(self, split: str) -> PointCloudRelease:
         self.read_tables()
@@ -272,7 +309,7 @@ class PointCloudDataModule(pl.LightningDataModule):
             log.warning("warning: %s", line)
         if any(r.partial_notes for r in releases.values()):
             log.warning("warning: %s", self._partial_line(releases))
-        splits = {split: r.arrays() for split, r in releases.items()}
+        splits = {split: self._fed(r.arrays()) for split, r in releases.items()}
         if self.subset is not None:
             key = self.dataset_class.stratify_by
             splits = {split: self.subset.apply(arrays, key) for split, arrays in splits.items()}

@@ -3,7 +3,9 @@
 Each transform is a small callable configured from Hydra that maps a batch dict to a new
 batch dict and never modifies its input in place. B batch, N points. Keys: ``pos``
 (B, N, 3) float; optional per-point ``y`` (B, N) for segmentation, which follows every
-reordering of the points. Randomness comes from an explicit ``torch.Generator`` on the
+reordering of the points; optional unit ``normals`` (B, N, 3), which follow every reordering
+and every rotation and scaling (a scale S maps a normal n to S^-1 n / |S^-1 n|) and ignore
+translation and jitter. Randomness comes from an explicit ``torch.Generator`` on the
 batch's device, so a seeded pipeline is reproducible.
 """
 
@@ -13,6 +15,7 @@ import math
 from collections.abc import Sequence
 
 import torch
+import torch.nn.functional as F
 
 __all__ = [
     "Compose",
@@ -36,9 +39,11 @@ def _uniform(shape, low: float, high: float, like: torch.Tensor, gen) -> torch.T
 
 
 def _reorder(batch: Batch, idx: torch.Tensor) -> Batch:
-    """Apply per-cloud point indices (B, N') to ``pos`` and per-point ``y``."""
+    """Apply per-cloud point indices (B, N') to ``pos``, ``normals`` and per-point ``y``."""
     out = dict(batch)
-    out["pos"] = torch.gather(batch["pos"], 1, idx.unsqueeze(-1).expand(-1, -1, 3))
+    for key in ("pos", "normals"):
+        if key in batch:
+            out[key] = torch.gather(batch[key], 1, idx.unsqueeze(-1).expand(-1, -1, 3))
     if "y" in batch and batch["y"].dim() == 2:
         out["y"] = torch.gather(batch["y"], 1, idx)
     return out
@@ -65,6 +70,8 @@ class FirstPoints:
     def __call__(self, batch: Batch, generator: torch.Generator | None = None) -> Batch:
         out = dict(batch)
         out["pos"] = batch["pos"][:, : self.num_points]
+        if "normals" in batch:
+            out["normals"] = batch["normals"][:, : self.num_points]
         if "y" in batch and batch["y"].dim() == 2:
             out["y"] = batch["y"][:, : self.num_points]
         return out
@@ -92,7 +99,10 @@ class ShufflePoints:
 
 
 class RandomAnisotropicScale:
-    """Scale each axis of each cloud by a factor drawn from U[low, high] (PCT: 2/3, 3/2)."""
+    """Scale each axis of each cloud by a factor drawn from U[low, high] (PCT: 2/3, 3/2).
+
+    Normals, perpendicular to the surface, scale by the inverse factors and are renormalised.
+    """
 
     def __init__(self, low: float = 2 / 3, high: float = 3 / 2) -> None:
         self.low, self.high = low, high
@@ -100,7 +110,10 @@ class RandomAnisotropicScale:
     def __call__(self, batch: Batch, generator: torch.Generator | None = None) -> Batch:
         pos = batch["pos"]
         scale = _uniform((pos.shape[0], 1, 3), self.low, self.high, pos, generator)
-        return {**batch, "pos": pos * scale}
+        out = {**batch, "pos": pos * scale}
+        if "normals" in batch:
+            out["normals"] = F.normalize(batch["normals"] / scale, dim=-1)
+        return out
 
 
 class RandomTranslate:
@@ -163,7 +176,11 @@ class RandomRotate:
 
     def __call__(self, batch: Batch, generator: torch.Generator | None = None) -> Batch:
         pos = batch["pos"]
-        return {**batch, "pos": pos @ self.matrices(pos.shape[0], pos, generator)}
+        rot = self.matrices(pos.shape[0], pos, generator)
+        out = {**batch, "pos": pos @ rot}
+        if "normals" in batch:
+            out["normals"] = batch["normals"] @ rot
+        return out
 
 
 class RandomPointDropout:

@@ -20,7 +20,7 @@ class PointTransformerCls(nn.Module):
     """PCT classification network.
 
     B batch, N input points, M1/M2 sampled points, C attention width.
-    Point embedding (3 -> 64 -> 64), two neighbour-embedding stages (FPS to M1 then M2
+    Point embedding (``in_channels`` -> 64 -> 64), two neighbour-embedding stages (FPS to M1 then M2
     points, k nearest neighbours, shared MLP, max over the neighbours), one LBR, four
     attention blocks whose outputs are concatenated with the stage-2 features, a fused
     projection to ``fuse_channels``, max and mean pooling, and an MLP head with dropout.
@@ -34,8 +34,12 @@ class PointTransformerCls(nn.Module):
     ``functools.partial`` of one with its options, e.g.
     ``partial(ExternalAttention, memory_size=32)``.
 
+    ``in_channels`` is 3 for coordinates alone, or 3 + F with F per-point features (6
+    with normals) after the coordinates: the features enter the embedding, while the
+    coordinates alone drive sampling and neighbour search.
+
     Shapes:
-        xyz: (B, N, 3) -> logits: (B, num_classes)
+        xyz: (B, N, in_channels) -> logits: (B, num_classes)
     """
 
     inputs = ("xyz",)  # forward's arguments, as exported graphs name them
@@ -46,6 +50,7 @@ class PointTransformerCls(nn.Module):
         num_classes: int,
         *,
         attention: MixerFactory = ExternalAttention,
+        in_channels: int = 3,
         embed_channels: int = 64,
         stage_channels: tuple[int, int] = (128, 256),
         num_samples: tuple[int, int] = (512, 256),
@@ -59,8 +64,10 @@ class PointTransformerCls(nn.Module):
         channels = stage_channels[1]
         self.num_classes = num_classes
         self.min_points = max(num_samples[0], k)
+        self.in_channels = in_channels
         self.embed = nn.Sequential(
-            LinearBNAct(3, embed_channels), LinearBNAct(embed_channels, embed_channels)
+            LinearBNAct(in_channels, embed_channels),
+            LinearBNAct(embed_channels, embed_channels),
         )
         self.stage1 = NeighborEmbedding(
             embed_channels, stage_channels[0], num_samples=num_samples[0], k=k
@@ -84,7 +91,8 @@ class PointTransformerCls(nn.Module):
         )
 
     def forward(self, xyz: torch.Tensor) -> torch.Tensor:
-        x = self.embed(xyz)  # (B, N, 64)
+        x = self.embed(xyz)  # (B, N, 64): coordinates and features
+        xyz = xyz[..., :3]  # coordinates alone drive sampling and neighbours
         pos, x = self.stage1(xyz, x)  # (B, M1, 128)
         pos, stage_features = self.stage2(pos, x)  # (B, M2, C)
         x = self.attention(self.pre_attention(stage_features), pos)  # (B, M2, 4C)

@@ -20,7 +20,7 @@ __all__ = ["PointTransformerSeg"]
 class PointTransformerSeg(nn.Module):
     """PCT part-segmentation network.
 
-    B batch, N points, C attention width. Per-point embedding (3 -> 64 -> 64), a
+    B batch, N points, C attention width. Per-point embedding (``in_channels`` -> 64 -> 64), a
     neighbour embedding at full resolution (every point a centre, k neighbours) to C
     channels, four attention blocks concatenated and fused to ``fuse_channels``, then per
     point: its fused feature, the cloud's max- and mean-pooled feature and an embedding of
@@ -34,8 +34,12 @@ class PointTransformerSeg(nn.Module):
     ``functools.partial`` of one with its options, e.g.
     ``partial(ExternalAttention, memory_size=32)``.
 
+    ``in_channels`` is 3 for coordinates alone, or 3 + F with F per-point features (6
+    with normals) after the coordinates: the features enter the embedding, while the
+    coordinates alone drive sampling and neighbour search.
+
     Shapes:
-        xyz: (B, N, 3); category: (B,) int64 -> logits: (B, N, num_parts)
+        xyz: (B, N, in_channels); category: (B,) int64 -> logits: (B, N, num_parts)
     """
 
     inputs = ("xyz", "category")  # forward's arguments, as exported graphs name them
@@ -47,6 +51,7 @@ class PointTransformerSeg(nn.Module):
         num_categories: int,
         *,
         attention: MixerFactory = ExternalAttention,
+        in_channels: int = 3,
         embed_channels: int = 64,
         channels: int = 128,
         k: int = 32,
@@ -60,8 +65,10 @@ class PointTransformerSeg(nn.Module):
         self.num_parts = num_parts
         self.num_categories = num_categories
         self.min_points = k
+        self.in_channels = in_channels
         self.embed = nn.Sequential(
-            LinearBNAct(3, embed_channels), LinearBNAct(embed_channels, embed_channels)
+            LinearBNAct(in_channels, embed_channels),
+            LinearBNAct(embed_channels, embed_channels),
         )
         self.local = NeighborEmbedding(embed_channels, channels, num_samples=None, k=k)
         self.attention = AttentionStack(
@@ -79,7 +86,9 @@ class PointTransformerSeg(nn.Module):
         )
 
     def forward(self, xyz: torch.Tensor, category: torch.Tensor) -> torch.Tensor:
-        _, x = self.local(xyz, self.embed(xyz))  # (B, N, C)
+        x = self.embed(xyz)  # (B, N, 64): coordinates and features
+        xyz = xyz[..., :3]  # coordinates alone drive the neighbours
+        _, x = self.local(xyz, x)  # (B, N, C)
         x = self.fuse(self.attention(x, xyz))  # (B, N, fuse)
         one_hot = F.one_hot(category, self.num_categories).to(x.dtype)  # (B, num_categories)
         shape_code = torch.cat(

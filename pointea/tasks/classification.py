@@ -36,7 +36,7 @@ class ClassificationTask(PointTask):
         self.test_confusion: torch.Tensor | None = None
 
     def predict_logits(self, batch: Batch) -> torch.Tensor:
-        return self.model(batch["pos"])
+        return self.model(self.network_input(batch))
 
     def loss(self, logits: torch.Tensor, batch: Batch) -> torch.Tensor:
         return F.cross_entropy(logits.float(), batch["y"], label_smoothing=self.label_smoothing)

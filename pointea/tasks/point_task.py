@@ -122,6 +122,18 @@ class PointTask(pl.LightningModule):
         """What the run's plots need beyond the CSV log, after testing (plain data)."""
         return {}
 
+    @staticmethod
+    def network_input(batch: Batch) -> torch.Tensor:
+        """The network's per-point input: ``pos``, then ``normals`` when the data feeds them
+        (``data.features=[normals]``).
+
+        Shapes:
+            batch["pos"]: (B, N, 3), batch["normals"]: (B, N, 3) -> (B, N, 3) or (B, N, 6)
+        """
+        if "normals" in batch:
+            return torch.cat([batch["pos"], batch["normals"]], dim=-1)
+        return batch["pos"]
+
     # --- the shared loop ---------------------------------------------------------------------
 
     def training_step(self, batch: Batch, batch_idx: int) -> torch.Tensor:

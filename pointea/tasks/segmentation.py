@@ -56,7 +56,7 @@ class SegmentationTask(PointTask):
         self.test_per_category: torch.Tensor | None = None
 
     def predict_logits(self, batch: Batch) -> torch.Tensor:
-        return self.model(batch["pos"], batch["category"])
+        return self.model(self.network_input(batch), batch["category"])
 
     def loss(self, logits: torch.Tensor, batch: Batch) -> torch.Tensor:
         flat = logits.float().reshape(-1, self.num_parts)

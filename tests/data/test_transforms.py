@@ -125,3 +125,60 @@ def test_rotation_angle_covers_the_circle():
     rot = RandomRotate("up").matrices(500, torch.zeros(1), gen())
     angles = torch.atan2(rot[:, 2, 0], rot[:, 0, 0])
     assert angles.min() < -math.pi + 0.2 and angles.max() > math.pi - 0.2
+
+
+def _plane_batch(batch_size=4, points=64, seed=0):
+    """Points on random planes n . p = d, each point carrying its plane's unit normal n."""
+    gen = torch.Generator().manual_seed(seed)
+    normal = torch.nn.functional.normalize(torch.randn(batch_size, 1, 3, generator=gen), dim=-1)
+    tangent = torch.randn(batch_size, points, 3, generator=gen)
+    tangent = tangent - (tangent * normal).sum(-1, keepdim=True) * normal  # in the plane
+    pos = tangent + 0.3 * normal
+    return {"pos": pos, "normals": normal.expand(-1, points, -1).clone()}
+
+
+def test_scaled_normals_stay_perpendicular_to_the_scaled_surface():
+    batch = _plane_batch()
+    out = RandomAnisotropicScale(0.5, 2.0)(batch, torch.Generator().manual_seed(1))
+    scale = out["pos"][:, :1] / batch["pos"][:, :1]  # (B, 1, 3) the factors drawn
+    # closed form: a plane n . p = d becomes (n / s) . p' = d, so n' = (n / s) / |n / s|
+    expected = batch["normals"] / scale
+    expected = expected / expected.norm(dim=-1, keepdim=True)
+    torch.testing.assert_close(out["normals"], expected)
+    # and n' is perpendicular to every in-plane direction of the scaled cloud
+    chords = out["pos"][:, 1:] - out["pos"][:, :1]
+    assert (chords * out["normals"][:, 1:]).sum(-1).abs().max() < 1e-4
+    torch.testing.assert_close(out["normals"].norm(dim=-1), torch.ones(4, 64))
+
+
+@pytest.mark.parametrize("mode", ["up", "so3"])
+def test_rotated_normals_rotate_with_the_points(mode):
+    batch = _plane_batch()
+    rotate = RandomRotate(mode)
+    out = rotate(batch, torch.Generator().manual_seed(2))
+    rot = rotate.matrices(4, batch["pos"], torch.Generator().manual_seed(2))
+    torch.testing.assert_close(out["normals"], batch["normals"] @ rot)
+    chords = out["pos"][:, 1:] - out["pos"][:, :1]
+    assert (chords * out["normals"][:, 1:]).sum(-1).abs().max() < 1e-4
+
+
+def test_translation_and_jitter_leave_normals():
+    batch = _plane_batch()
+    for transform in (RandomTranslate(0.2), RandomJitter()):
+        out = transform(batch, torch.Generator().manual_seed(3))
+        assert torch.equal(out["normals"], batch["normals"])
+
+
+def test_reorderings_carry_normals_with_their_points():
+    batch = _plane_batch()
+    batch["normals"] = torch.randn(4, 64, 3)  # distinct per point, to follow each one
+    batch["y"] = torch.arange(64).expand(4, -1)
+    for transform in (ShufflePoints(), RandomSubset(16), RandomPointDropout(0.8), FirstPoints(8)):
+        out = transform(batch, torch.Generator().manual_seed(4))
+        idx = out["y"]  # each output point's source index
+        torch.testing.assert_close(
+            out["normals"], torch.gather(batch["normals"], 1, idx[..., None].expand(-1, -1, 3))
+        )
+        torch.testing.assert_close(
+            out["pos"], torch.gather(batch["pos"], 1, idx[..., None].expand(-1, -1, 3))
+        )

@@ -1,0 +1,105 @@
+"""First ingest and cached load of a text release, against a plain per-file np.loadtxt loop.
+
+    python benchmarks/text_ingest.py [--quick] [--files 400] [--rows 10000] [--workers 2]
+
+Writes a synthetic folder in the layout of PointNet++'s ``modelnet40_normal_resampled``
+(``--files`` shape files of ``--rows`` rows ``x,y,z,nx,ny,nz`` written with "%f", as the
+release's are), then times, in the same run: the baseline (``np.loadtxt(path,
+delimiter=",")`` per file, stacked), pointea's first ingest (parse, resample, write the
+HDF5 cache) and pointea's cached load (the reader finding the cache current). Reports
+MB/s and files/s; writes ``text_ingest.json`` under ``--out``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+from pointea.data import ModelNet40Normal
+
+CLASSES = ["airplane", "chair", "lamp", "table"]
+
+
+def write_release(folder: Path, files: int, rows: int, seed: int = 0) -> list[Path]:
+    """The release's tables, train list (every shape) and shape files; returns the files."""
+    rng = np.random.default_rng(seed)
+    folder.mkdir(parents=True)
+    paths, ids = [], []
+    for i in range(files):
+        name = CLASSES[i % len(CLASSES)]
+        normal = rng.standard_normal((rows, 3))
+        normal /= np.linalg.norm(normal, axis=1, keepdims=True)
+        (folder / name).mkdir(exist_ok=True)
+        path = folder / name / f"{name}_{i + 1:04d}.txt"
+        np.savetxt(path, np.concatenate([0.8 * normal, normal], 1), fmt="%f", delimiter=",")
+        paths.append(path)
+        ids.append(path.stem)
+    (folder / "modelnet40_shape_names.txt").write_text("\n".join(CLASSES) + "\n")
+    (folder / "modelnet40_test.txt").write_text(ids[0] + "\n")  # unused; the list must exist
+    (folder / "modelnet40_train.txt").write_text("\n".join(ids[1:]) + "\n")
+    return paths[1:]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="20 files of 1,000 rows")
+    parser.add_argument("--files", type=int, default=400)
+    parser.add_argument("--rows", type=int, default=10000)
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--out", type=Path, default=Path(__file__).parent / "results")
+    args = parser.parse_args()
+    files, rows = (21, 1000) if args.quick else (args.files + 1, args.rows)
+    scratch = Path(tempfile.mkdtemp(prefix="pointea-ingest-"))
+    try:
+        folder = scratch / "modelnet40_normal_resampled"
+        paths = write_release(folder, files, rows)
+        megabytes = sum(p.stat().st_size for p in paths) / 1e6
+
+        start = time.perf_counter()
+        baseline = np.stack([np.loadtxt(p, delimiter=",", dtype=np.float32) for p in paths])
+        loop_s = time.perf_counter() - start
+
+        start = time.perf_counter()
+        data = ModelNet40Normal(
+            folder, "train", num_points=min(1024, rows), stored_points=rows, workers=args.workers
+        )
+        first_s = time.perf_counter() - start
+        assert np.array_equal(data.arrays()["pos"].numpy(), baseline[..., :3])
+
+        start = time.perf_counter()
+        ModelNet40Normal(folder, "train", num_points=min(1024, rows), stored_points=rows)
+        cached_s = time.perf_counter() - start
+
+        result = {
+            "files": len(paths),
+            "rows": rows,
+            "megabytes": round(megabytes, 1),
+            "workers": args.workers,
+            "cpus": os.cpu_count(),
+            "loadtxt_loop_s": round(loop_s, 3),
+            "loadtxt_loop_mb_per_s": round(megabytes / loop_s, 1),
+            "loadtxt_loop_files_per_s": round(len(paths) / loop_s, 1),
+            "first_ingest_s": round(first_s, 3),
+            "first_ingest_mb_per_s": round(megabytes / first_s, 1),
+            "first_ingest_files_per_s": round(len(paths) / first_s, 1),
+            "cached_load_s": round(cached_s, 4),
+            "first_ingest_speedup": round(loop_s / first_s, 2),
+            "cached_speedup_over_first": round(first_s / cached_s, 1),
+        }
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+    args.out.mkdir(parents=True, exist_ok=True)
+    (args.out / "text_ingest.json").write_text(json.dumps(result, indent=2) + "\n")
+    for key, value in result.items():
+        print(f"{key:28s} {value}")
+
+
+if __name__ == "__main__":
+    main()
