@@ -105,7 +105,11 @@ def _releases(tmp_path):
         (parts / f"{split}_hdf5_file_list.txt").write_text(f"ply_data_{split}0.h5\n")
     (parts / "all_object_categories.txt").write_text("A\t100\nB\t200\n")
     (parts / "overallid_to_catid_partid.json").write_text(json.dumps(PART_TABLE))
+    from scanobjectnn_layout import write_scanobjectnn
+
+    write_scanobjectnn(tmp_path / "scanobjectnn", points=256)
     return {
+        "scanobjectnn": [f"data.root={tmp_path / 'scanobjectnn'}"],
         "modelnet40": [f"data.root={modelnet.parent}", "data.num_classes=3"],
         "shapenetpart": [
             f"data.root={parts.parent}",
@@ -169,8 +173,8 @@ def test_readme_download_command_parses(tmp_path):
     from pointea.data.download import main
 
     lines = [line.split("#")[0].split() for block in fenced("bash") for line in block.splitlines()]
-    (download,) = [
-        words for words in lines if words[:3] == ["python", "-m", "pointea.data.download"]
-    ]
-    args = download[3:] + ["--archive", str(tmp_path / "by_hand.zip")]
-    assert main(args) == 1  # parsed; stops at the missing archive, before touching --root
+    downloads = [words for words in lines if words[:3] == ["python", "-m", "pointea.data.download"]]
+    assert len(downloads) == 2
+    for download in downloads:
+        args = [*download[3:], "--archive", str(tmp_path / "by_hand.zip")]
+        assert main(args) == 1  # parsed; stops at the missing archive, before touching --root

@@ -11,6 +11,7 @@ import torch
 from pointea.data.batches import DeviceBatches, WorkerBatches
 from pointea.data.errors import DatasetError
 from pointea.data.h5_release import stored_points
+from pointea.data.point_cloud_release import PointCloudRelease
 from pointea.data.release_tables import ReleaseTables
 from pointea.data.splits import stratified_split
 from pointea.data.synthetic import SyntheticConfig, ensure_synthetic
@@ -161,6 +162,8 @@ class PointCloudDataModule(pl.LightningDataModule):
     def stored_points(self) -> tuple[int, Path]:
         """Points per shape the release stores (HDF5 headers only) and the shard that says so."""
         self.read_tables()
+        if issubclass(self.dataset_class, PointCloudRelease):
+            return self.dataset_class.stored_points(self.folder)
         return stored_points(self.folder)
 
     # --- loading --------------------------------------------------------------------------

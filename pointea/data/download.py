@@ -1,6 +1,6 @@
 """Verified, safe installation of the official HDF5 releases.
 
-    python -m pointea.data.download {modelnet40,shapenetpart} --root DIR [--url URL ...] [--archive ZIP]
+    python -m pointea.data.download {modelnet40,scanobjectnn,shapenetpart} --root DIR [--url URL ...] [--archive ZIP]
 
 The archive is fetched with pooch (streaming, progress bar, TLS verified) from each mirror
 in turn, or taken from ``--archive`` when it was downloaded by hand. It is extracted into
@@ -25,6 +25,7 @@ from pathlib import Path, PurePosixPath
 
 from pointea.data.errors import DatasetError
 from pointea.data.modelnet40 import ModelNet40H5
+from pointea.data.scanobjectnn import ScanObjectNN
 from pointea.data.shapenet_part import ShapeNetPartH5
 
 __all__ = ["RELEASES", "ReleaseSpec", "fetch", "install_archive", "safe_extract", "verify_release"]
@@ -68,6 +69,14 @@ RELEASES: dict[str, ReleaseSpec] = {
         archive="shapenet_part_seg_hdf5_data.zip",
         urls=("https://shapenet.cs.stanford.edu/media/shapenet_part_seg_hdf5_data.zip",),
         counts={"train": 12137, "val": 1870, "test": 2874},
+    ),
+    # No public URL: the user's copy is installed with --archive. Verified with the reader's
+    # default variant (PB_T50_RS), whose files and counts every copy holds.
+    ScanObjectNN.release: ReleaseSpec(
+        dataset=ScanObjectNN,
+        archive=ScanObjectNN.archive,
+        urls=(),
+        counts=dict(zip(ScanObjectNN.splits, ScanObjectNN.VARIANTS["pb_t50_rs"][2], strict=True)),
     ),
 }
 
@@ -129,9 +138,10 @@ def verify_release(folder: Path, spec: ReleaseSpec) -> None:
             raise DatasetError(
                 f"{folder}: split {split!r} holds {len(dataset)} shapes, expected {count}"
             )
-        if dataset.points.shape[1] != spec.points:
+        stored = dataset.arrays()["pos"].shape[1]
+        if stored != spec.points:
             raise DatasetError(
-                f"{folder}: split {split!r} stores {dataset.points.shape[1]} points per shape, "
+                f"{folder}: split {split!r} stores {stored} points per shape, "
                 f"expected {spec.points}"
             )
 
@@ -191,6 +201,8 @@ def fetch(
         if not archive.is_file():
             raise DatasetError(f"archive {archive} does not exist")
         return install_archive(archive, root, spec)
+    if not (urls or spec.urls):
+        raise DatasetError(f"{target} is not installed. {spec.dataset.how_to_get(root)}")
     import pooch
 
     root.mkdir(parents=True, exist_ok=True)

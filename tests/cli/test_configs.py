@@ -21,6 +21,7 @@ GROUPS = {
 # Written out by hand: which task each data option is for, and each task's networks.
 TASK_OF_DATA = {
     "modelnet40": "cls",
+    "scanobjectnn": "cls",
     "synthetic_cls": "cls",
     "shapenetpart": "seg",
     "synthetic_parts": "seg",
@@ -30,7 +31,13 @@ NETWORK_OF_TASK = {"cls": "PointTransformerCls", "seg": "PointTransformerSeg"}
 
 def test_every_group_has_the_documented_options():
     assert GROUPS["task"] == ["cls", "seg"]
-    assert GROUPS["data"] == ["modelnet40", "shapenetpart", "synthetic_cls", "synthetic_parts"]
+    assert GROUPS["data"] == [
+        "modelnet40",
+        "scanobjectnn",
+        "shapenetpart",
+        "synthetic_cls",
+        "synthetic_parts",
+    ]
     assert GROUPS["model"] == ["pct_cls", "pct_cls_tiny", "pct_seg", "pct_seg_tiny"]
     assert GROUPS["model/attention"] == ["external", "local", "multihead_external", "offset"]
     assert GROUPS["trainer"] == ["cpu", "ddp", "default", "gpu"]
