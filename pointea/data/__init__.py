@@ -11,7 +11,9 @@ from pointea.lazy_exports import lazy_exports
 __all__ = [
     "DatasetError",
     "ModelNet40H5",
+    "PartFolder",
     "PointCloudDataModule",
+    "PointFolder",
     "ReleaseTables",
     "ScanObjectNN",
     "ShapeNetPartH5",
@@ -22,7 +24,9 @@ __all__ = [
 _MODULES = {
     "DatasetError": "pointea.data.errors",
     "ModelNet40H5": "pointea.data.modelnet40",
+    "PartFolder": "pointea.data.part_folder",
     "PointCloudDataModule": "pointea.data.datamodule",
+    "PointFolder": "pointea.data.point_folder",
     "ReleaseTables": "pointea.data.release_tables",
     "ScanObjectNN": "pointea.data.scanobjectnn",
     "ShapeNetPartH5": "pointea.data.shapenet_part",
