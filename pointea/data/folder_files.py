@@ -215,7 +215,26 @@ def parse_cloud(path: Path, mesh_points: int) -> dict[str, np.ndarray]:
     """
     from pointea.vis.point_files import read_points
 
+    if path.suffix.lower() == ".ply":
+        _check_complete_ply(path)
     return {"data": normalise_cloud(read_points(path, mesh_points=mesh_points), path)}
+
+
+def _check_complete_ply(path: Path) -> None:
+    """A binary PLY cut short reads as fewer points without an error: its header's vertex
+    count and the file's size must agree."""
+    from pointea.vis.atomic import WriteError
+    from pointea.vis.point_files import check_ply
+
+    try:
+        with path.open("rb") as f:
+            head = f.read(4096)
+        if b"element vertex" in head and b"end_header" in head:
+            check_ply(path, int(head.split(b"element vertex", 1)[1].split()[0]))
+    except (OSError, ValueError, IndexError) as err:
+        raise DatasetError(f"{path} cannot be read as .ply ({err})") from err
+    except WriteError as err:
+        raise DatasetError(str(err).replace("the written file", "the file")) from err
 
 
 def parse_labelled_cloud(path: Path) -> dict[str, np.ndarray]:
@@ -283,20 +302,11 @@ def _read_rows(path: Path) -> np.ndarray:
 def _read_ply_labels(path: Path) -> tuple[np.ndarray, np.ndarray]:
     import open3d as o3d
 
-    from pointea.vis.atomic import WriteError
-    from pointea.vis.point_files import check_ply
-
+    _check_complete_ply(path)
     try:
-        with path.open("rb") as f:
-            head = f.read(4096)
-        if b"vertex" in head and b"end_header" in head:
-            count = int(head.split(b"element vertex", 1)[1].split()[0])
-            check_ply(path, count)  # a binary file cut short reads as fewer points
         cloud = o3d.t.io.read_point_cloud(str(path))
-    except (OSError, ValueError, IndexError, RuntimeError) as err:
+    except (OSError, ValueError, RuntimeError) as err:
         raise DatasetError(f"{path} cannot be read as .ply ({err})") from err
-    except WriteError as err:
-        raise DatasetError(str(err).replace("the written file", "the file")) from err
     if "positions" not in cloud.point or "label" not in cloud.point:
         raise DatasetError(
             f"{path}: no 'label' vertex property; a part-labelled .ply holds one per point "
