@@ -267,7 +267,7 @@ def parse_labelled_cloud(path: Path) -> dict[str, np.ndarray]:
     if not whole.all():
         row = int(np.argmax(~whole))
         raise DatasetError(
-            f"{path}: label {labels[row]!r} at point {row} is not a part id (a whole number >= 0)"
+            f"{path}: label {labels[row]:g} at point {row} is not a part id (a whole number >= 0)"
         )
     return {"data": normalise_cloud(np.asarray(points, dtype=np.float64), path),
             "pid": labels.astype(np.int64)}  # fmt: skip
@@ -291,6 +291,8 @@ def _read_rows(path: Path) -> np.ndarray:
     except OSError as err:
         raise DatasetError(f"{path} cannot be read: {err.strerror or err}") from err
     columns = len(first.replace(b",", b" ").split())
+    if not columns:
+        raise DatasetError(f"{path} is empty; expected rows of x y z [nx ny nz] label")
     if columns not in (4, 7):
         raise DatasetError(
             f"{path}: line 1 has {columns} columns, expected 4 (x y z label) or 7 "
@@ -309,7 +311,7 @@ def _read_ply_labels(path: Path) -> tuple[np.ndarray, np.ndarray]:
         raise DatasetError(f"{path} cannot be read as .ply ({err})") from err
     if "positions" not in cloud.point or "label" not in cloud.point:
         raise DatasetError(
-            f"{path}: no 'label' vertex property; a part-labelled .ply holds one per point "
-            f"(as pointea-predict writes)"
+            f"{path}: no 'label' vertex property (a part-labelled .ply holds one per point, "
+            f"as pointea-predict writes)"
         )
     return cloud.point["positions"].numpy(), cloud.point["label"].numpy().reshape(-1)
