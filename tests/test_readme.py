@@ -108,7 +108,13 @@ def _releases(tmp_path):
     from scanobjectnn_layout import write_scanobjectnn
 
     write_scanobjectnn(tmp_path / "scanobjectnn", points=256)
+    from folder_layouts import write_class_folder, write_part_folder
+
+    write_class_folder(tmp_path / "my_scans", rng, per_class=6, sizes=(200, 300))
+    write_part_folder(tmp_path / "my_parts", rng, per_category=6)
     return {
+        "folder": [f"data.root={tmp_path / 'my_scans'}", "data.dataset.stored=256"],
+        "folder_seg": [f"data.root={tmp_path / 'my_parts'}", "data.dataset.stored=256"],
         "scanobjectnn": [f"data.root={tmp_path / 'scanobjectnn'}"],
         "modelnet40": [f"data.root={modelnet.parent}", "data.num_classes=3"],
         "shapenetpart": [
@@ -137,7 +143,7 @@ def test_readme_train_commands_run_with_tiny_overrides(tmp_path):
     ]
     last_run = {}
     for i, words in enumerate(commands):
-        args = [w for w in words[2:] if not w.startswith("trainer=")]
+        args = [w for w in words[2:] if not w.startswith(("trainer=", "data.root="))]
         experiment = next((a.split("=")[1] for a in args if a.startswith("experiment=")), None)
         if experiment:  # paper-scale runs and sweeps: the recipe must exist
             assert (ROOT / "pointea" / "configs" / "experiment" / f"{experiment}.yaml").is_file()
