@@ -8,7 +8,9 @@ import pytest
 from cli_helpers import compose_train
 from folder_layouts import write_class_folder, write_part_folder
 
+import pointea
 from pointea.cli.run_config import ConfigError
+from pointea.cli.visualize import visualize
 from pointea.cli.train import run
 from pointea.data import DatasetError
 from pointea.tasks.checkpoint_io import load_checkpoint
@@ -60,6 +62,18 @@ def test_a_part_folder_with_a_predicted_ply_trains_and_tests(tmp_path):
     assert meta["class_names"] == ["chair", "lamp"]
     assert meta["category_parts"] == [[0, 1, 2], [3, 4]] and meta["num_classes"] == 5
     assert "lamp/fixed.parts.ply" in sum(json.loads((root / "splits.json").read_text()).values(), [])
+    # the result works where a release's does: load_model, predict, visualize
+    model = pointea.load_model(out / "checkpoints" / "last.ckpt")
+    assert model.class_names == ["chair", "lamp"]
+    parts = model.predict(rng.normal(size=(300, 3)), category="lamp")["parts"]
+    assert parts.shape[-1] == 300 and set(np.unique(parts)) <= {3, 4}
+    vis = visualize(compose_train(
+        [f"ckpt_path={out / 'checkpoints' / 'last.ckpt'}", "data=folder_seg", f"data.root={root}",
+         "data.dataset.stored=128", "data.num_points=128", f"output_dir={tmp_path / 'vis'}",
+         "num_shapes=2"],
+        tmp_path / "vis", config_name="visualize",
+    ))  # fmt: skip
+    assert (vis / "contact_sheet.png").is_file()
 
 
 def test_refusals_come_before_training(tmp_path):
