@@ -117,7 +117,9 @@ def list_folder(root: Path, suffixes: tuple[str, ...], flat_label: str | None) -
             elif Path(name).suffix.lower() in suffixes:
                 listing.add(rel, flat_label, split)
             else:
-                listing.skipped.append((rel, f"unsupported format (expected {', '.join(suffixes)})"))
+                listing.skipped.append(
+                    (rel, f"unsupported format (expected {', '.join(suffixes)})")
+                )
         for label in sub_dirs:
             for path in _walk(top / label):
                 rel = path.relative_to(root).as_posix()
@@ -158,7 +160,9 @@ def assign_splits(root: Path, listing: FolderListing, fraction: float, seed: int
     splits = ["train"] * len(listing.files)
     for i in test.tolist():
         splits[i] = "test"
-    table = {s: [f for f, t in zip(listing.files, splits, strict=True) if t == s] for s in SPLIT_DIRS}
+    table = {
+        s: [f for f, t in zip(listing.files, splits, strict=True) if t == s] for s in SPLIT_DIRS
+    }
     from pointea.vis.atomic import atomic_output
 
     try:
@@ -180,7 +184,9 @@ def _read_splits(path: Path, listing: FolderListing) -> list[str]:
     if (
         not isinstance(table, dict)
         or set(table) != set(SPLIT_DIRS)
-        or not all(isinstance(v, list) and all(isinstance(f, str) for f in v) for v in table.values())
+        or not all(
+            isinstance(v, list) and all(isinstance(f, str) for f in v) for v in table.values()
+        )
     ):
         raise DatasetError(
             f'{path}: expected {{"train": [files], "test": [files]}} with paths relative to '

@@ -65,8 +65,10 @@ class PartFolder(PointFolder):
         if (
             not isinstance(table, dict)
             or not table
-            or not all(isinstance(v, list) and v and all(isinstance(n, str) for n in v)
-                       for v in table.values())  # fmt: skip
+            or not all(
+                isinstance(v, list) and v and all(isinstance(n, str) for n in v)
+                for v in table.values()
+            )  # fmt: skip
         ):
             raise DatasetError(
                 f'{path}: expected {{"category": ["part name", ...], ...}} with at least one '
@@ -87,7 +89,9 @@ class PartFolder(PointFolder):
         listing = cls.listing(folder)
         found = sorted(set(listing.labels))
         if not found:
-            raise DatasetError(f"{folder} holds no file with per-point labels ({', '.join(cls.suffixes)})")
+            raise DatasetError(
+                f"{folder} holds no file with per-point labels ({', '.join(cls.suffixes)})"
+            )
         table = cls.read_parts_file(folder)
         if table is not None:
             source = folder / PARTS_FILE
@@ -111,7 +115,9 @@ class PartFolder(PointFolder):
         return ReleaseTables(names, num_parts, parts, counts)
 
     @classmethod
-    def _parts_from_labels(cls, folder: Path, listing: FolderListing, names: list[str]) -> list[list[int]]:
+    def _parts_from_labels(
+        cls, folder: Path, listing: FolderListing, names: list[str]
+    ) -> list[list[int]]:
         arrays, reasons = cls.ingest_all(folder, listing)
         used: dict[int, str] = {}
         parts: list[list[int]] = []

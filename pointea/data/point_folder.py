@@ -84,7 +84,9 @@ class PointFolder(PointCloudRelease):
         if root is None:
             return cls.configured(**options)
         if options:
-            raise TypeError(f"{cls.__name__}(root, ...) takes no options; use {cls.__name__}(**options)")
+            raise TypeError(
+                f"{cls.__name__}(root, ...) takes no options; use {cls.__name__}(**options)"
+            )
         return super().__new__(cls)
 
     @classmethod
@@ -101,7 +103,9 @@ class PointFolder(PointCloudRelease):
                 f"data.dataset.sampling must be 'random' or 'fps', got {values['sampling']!r}"
             )
         if not isinstance(values["stored"], int) or values["stored"] < 1:
-            raise DatasetError(f"data.dataset.stored must be a positive integer, got {values['stored']!r}")
+            raise DatasetError(
+                f"data.dataset.stored must be a positive integer, got {values['stored']!r}"
+            )
         if not 0 < values["test_fraction"] < 1:
             raise DatasetError(
                 f"data.dataset.test_fraction must be in (0, 1), got {values['test_fraction']!r}"
@@ -157,7 +161,9 @@ class PointFolder(PointCloudRelease):
         return functools.partial(parse_cloud, mesh_points=cls.stored)
 
     @classmethod
-    def ingest_all(cls, folder: Path, listing: FolderListing) -> tuple[dict[str, np.ndarray], dict[str, str]]:
+    def ingest_all(
+        cls, folder: Path, listing: FolderListing
+    ) -> tuple[dict[str, np.ndarray], dict[str, str]]:
         """Every listed file ingested (from the cache when current) and, by relative path,
         why each bad file was skipped."""
         from pointea.data.ingest_cache import cache_file, ingest
@@ -175,7 +181,9 @@ class PointFolder(PointCloudRelease):
             version=f"{cls.__module__}.{cls.task}.1",
         )
         reasons = {}
-        for i in np.flatnonzero(arrays["bad"][:, 0]):  # parsed again: few, and the cache keeps no messages
+        for i in np.flatnonzero(
+            arrays["bad"][:, 0]
+        ):  # parsed again: few, and the cache keeps no messages
             try:
                 parse(folder / listing.files[i])
             except DatasetError as err:

@@ -10,8 +10,8 @@ from folder_layouts import write_class_folder, write_part_folder
 
 import pointea
 from pointea.cli.run_config import ConfigError
-from pointea.cli.visualize import visualize
 from pointea.cli.train import run
+from pointea.cli.visualize import visualize
 from pointea.data import DatasetError
 from pointea.tasks.checkpoint_io import load_checkpoint
 
@@ -51,7 +51,9 @@ def test_a_part_folder_with_a_predicted_ply_trains_and_tests(tmp_path):
     rng = np.random.default_rng(2)
     write_labeled_ply(root / "lamp" / "fixed.parts.ply", rng.normal(size=(90, 3)),
                       np.zeros((90, 3), np.uint8), np.repeat([3, 4], 45))  # fmt: skip
-    (root / "parts.json").write_text(json.dumps({"chair": ["back", "seat", "leg"], "lamp": ["base", "shade"]}))
+    (root / "parts.json").write_text(
+        json.dumps({"chair": ["back", "seat", "leg"], "lamp": ["base", "shade"]})
+    )
     out = tmp_path / "run"
     cfg = compose_train(
         ["task=seg", "data=folder_seg", f"data.root={root}", "model=pct_seg_tiny", *TINY], out
@@ -61,7 +63,9 @@ def test_a_part_folder_with_a_predicted_ply_trains_and_tests(tmp_path):
     meta = load_checkpoint(out / "checkpoints" / "last.ckpt")["pointea"]
     assert meta["class_names"] == ["chair", "lamp"]
     assert meta["category_parts"] == [[0, 1, 2], [3, 4]] and meta["num_classes"] == 5
-    assert "lamp/fixed.parts.ply" in sum(json.loads((root / "splits.json").read_text()).values(), [])
+    assert "lamp/fixed.parts.ply" in sum(
+        json.loads((root / "splits.json").read_text()).values(), []
+    )
     # the result works where a release's does: load_model, predict, visualize
     model = pointea.load_model(out / "checkpoints" / "last.ckpt")
     assert model.class_names == ["chair", "lamp"]
@@ -79,13 +83,18 @@ def test_a_part_folder_with_a_predicted_ply_trains_and_tests(tmp_path):
 def test_refusals_come_before_training(tmp_path):
     root = tmp_path / "one"
     write_class_folder(root, np.random.default_rng(3), classes=("mug",))
-    cfg = compose_train(["data=folder", f"data.root={root}", "model=pct_cls_tiny", *TINY], tmp_path / "r1")
+    cfg = compose_train(
+        ["data=folder", f"data.root={root}", "model=pct_cls_tiny", *TINY], tmp_path / "r1"
+    )
     with pytest.raises(DatasetError, match=r"holds one class folder \(mug\)"):
         run(cfg)
     write_class_folder(tmp_path / "two", np.random.default_rng(4), classes=("a", "b"))
     more = [o if o != "data.num_points=128" else "data.num_points=256" for o in TINY]
     cfg = compose_train(
-        ["data=folder", f"data.root={tmp_path / 'two'}", "model=pct_cls_tiny", *more], tmp_path / "r2"
+        ["data=folder", f"data.root={tmp_path / 'two'}", "model=pct_cls_tiny", *more],
+        tmp_path / "r2",
     )
-    with pytest.raises(ConfigError, match=r"data.num_points=256 is not allowed: the shapes in .* store 128"):
+    with pytest.raises(
+        ConfigError, match=r"data.num_points=256 is not allowed: the shapes in .* store 128"
+    ):
         run(cfg)

@@ -43,7 +43,9 @@ def test_parts_json_names_categories_and_global_ids(folder):
     (root / "parts.json").write_text(json.dumps(
         {"lamp": ["base", "shade"], "chair": ["back", "seat", "leg"]}
     ))  # fmt: skip
-    with pytest.raises(DatasetError, match=r"(chair|lamp)_\d\.\w+: label \d is not a part of its category"):
+    with pytest.raises(
+        DatasetError, match=r"(chair|lamp)_\d\.\w+: label \d is not a part of its category"
+    ):
         PartFolder(stored=STORED)(root, "train", 32)
     (root / "parts.json").write_text(json.dumps(
         {"chair": ["back", "seat", "leg"], "lamp": ["base", "shade"], "sofa": ["arm"]}
@@ -53,14 +55,18 @@ def test_parts_json_names_categories_and_global_ids(folder):
     (root / "parts.json").write_text(json.dumps({"chair": ["back", "seat", "leg"]}))
     with pytest.raises(DatasetError, match=r"does not list the category folder\(s\) \['lamp'\]"):
         PartFolder.read_tables(root)
-    (root / "parts.json").write_text(json.dumps({"chair": ["back", "seat", "leg"], "lamp": ["base", "shade"]}))
+    (root / "parts.json").write_text(
+        json.dumps({"chair": ["back", "seat", "leg"], "lamp": ["base", "shade"]})
+    )
     tables = PartFolder.read_tables(root)
     assert tables.category_parts == [[0, 1, 2], [3, 4]]
 
 
 def test_labels_disagreeing_with_parts_json_are_refused_naming_the_file(folder):
     root, _ = folder
-    (root / "parts.json").write_text(json.dumps({"chair": ["back", "seat"], "lamp": ["a", "b", "c"]}))
+    (root / "parts.json").write_text(
+        json.dumps({"chair": ["back", "seat"], "lamp": ["a", "b", "c"]})
+    )
     # chair's label 2 is lamp's first part under this table
     with pytest.raises(DatasetError, match=r"chair/chair_\d\.\w+: label 2 is not a part of its category chair \(global part ids 0..1, from .*parts.json\)"):  # fmt: skip
         PartFolder(stored=STORED)(root, "train", 32)
@@ -124,7 +130,9 @@ def test_hostile_files_are_skipped_and_named_in_one_line(folder, caplog):
     )
     (root / "lamp" / "scan.pcd").write_text("not a labelled format\n")
     names = sorted(str(p.relative_to(root)) for p in root.rglob("*") if p.is_file())
-    (root / "splits.json").write_text(json.dumps({"train": [n for n in names if n != "lamp/scan.pcd"], "test": []}))
+    (root / "splits.json").write_text(
+        json.dumps({"train": [n for n in names if n != "lamp/scan.pcd"], "test": []})
+    )
     with caplog.at_level(logging.WARNING):
         dataset = PartFolder(stored=STORED)(root, "train", 32)
     (line,) = [r.getMessage() for r in caplog.records if "skipped" in r.getMessage()]

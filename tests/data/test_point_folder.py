@@ -9,8 +9,7 @@ import numpy as np
 import pytest
 from folder_layouts import normalised, write_class_folder
 
-from pointea.data import DatasetError, PointFolder
-from pointea.data import folder_files
+from pointea.data import DatasetError, PointFolder, folder_files
 
 STORED = 64
 
@@ -33,12 +32,16 @@ def test_mixed_formats_and_sizes_are_normalised_and_resampled(folder):
     train, test = reader(root, "train", 32), reader(root, "test", 32)
     assert train.class_names == ["bowl", "mug", "vase"]  # the sub-folders, sorted
     for dataset in (train, test):
-        for rel, pos, y in zip(_rows(dataset, root), dataset.arrays()["pos"], dataset.arrays()["y"], strict=True):
+        for rel, pos, y in zip(
+            _rows(dataset, root), dataset.arrays()["pos"], dataset.arrays()["y"], strict=True
+        ):
             assert int(y) == ["bowl", "mug", "vase"].index(rel.split("/")[0])
             assert pos.shape == (STORED, 3)
             if rel.endswith(".off"):  # surface samples of a cube: each on a face
                 p = pos.numpy()
-                on_face = np.isclose(p, p.min(axis=0), atol=1e-5) | np.isclose(p, p.max(axis=0), atol=1e-5)
+                on_face = np.isclose(p, p.min(axis=0), atol=1e-5) | np.isclose(
+                    p, p.max(axis=0), atol=1e-5
+                )
                 assert on_face.any(axis=1).all()
                 assert np.isclose(np.linalg.norm(p, axis=1).max(), 1, atol=0.1)
                 continue
@@ -73,7 +76,9 @@ def test_a_splits_file_naming_a_missing_file_is_refused_and_unlisted_files_warne
     (root / "splits.json").write_text(json.dumps({"train": ["mug/gone.npy"], "test": []}))
     with pytest.raises(DatasetError, match=r"splits.json lists 1 file\(s\) .*mug/gone.npy"):
         PointFolder(stored=STORED)(root, "train", 32)
-    (root / "splits.json").write_text(json.dumps({"train": ["mug/mug_0.npy", "bowl/bowl_0.npy", "vase/vase_0.npy"], "test": []}))
+    (root / "splits.json").write_text(
+        json.dumps({"train": ["mug/mug_0.npy", "bowl/bowl_0.npy", "vase/vase_0.npy"], "test": []})
+    )
     with caplog.at_level(logging.WARNING):
         assert len(PointFolder(stored=STORED)(root, "train", 32)) == 3
     assert "15 file(s) of" in caplog.text and "are left out" in caplog.text
@@ -189,7 +194,9 @@ def test_farthest_point_sampling_is_an_option(tmp_path):
         (root / name).mkdir(parents=True)
         for i in range(3):
             np.save(root / name / f"{i}.npy", rng.normal(size=(200, 3)))
-    (root / "splits.json").write_text(json.dumps({"train": ["a/0.npy", "b/0.npy"], "test": ["a/1.npy"]}))
+    (root / "splits.json").write_text(
+        json.dumps({"train": ["a/0.npy", "b/0.npy"], "test": ["a/1.npy"]})
+    )
     stored = PointFolder(stored=16, sampling="fps")(root, "train", 8).arrays()["pos"][0].numpy()
     points = normalised(np.load(root / "a" / "0.npy"))
     picked, dist = [0], np.linalg.norm(points - points[0], axis=1)  # naive FPS from point 0
