@@ -50,12 +50,14 @@ class FolderListing:
             when the folder has none.
         skipped: ``(relative path, why)`` of files that are not data (unsupported format,
             outside a class folder).
+        empty: label folders that hold no data file in any split.
     """
 
     files: list[str] = field(default_factory=list)
     labels: list[str] = field(default_factory=list)
     splits: list[str | None] = field(default_factory=list)
     skipped: list[tuple[str, str]] = field(default_factory=list)
+    empty: list[str] = field(default_factory=list)
 
     def add(self, rel: str, label: str, split: str | None) -> None:
         self.files.append(rel)
@@ -108,6 +110,7 @@ def list_folder(root: Path, suffixes: tuple[str, ...], flat_label: str | None) -
         tops = [(root / split, split) for split in SPLIT_DIRS]
     else:
         tops = [(root, None)]
+    folders = set()
     for top, split in tops:
         sub_dirs, loose = _children(top) if split else (dirs, files)
         for name in loose:
@@ -120,6 +123,7 @@ def list_folder(root: Path, suffixes: tuple[str, ...], flat_label: str | None) -
                 listing.skipped.append(
                     (rel, f"unsupported format (expected {', '.join(suffixes)})")
                 )
+        folders.update(sub_dirs)
         for label in sub_dirs:
             for path in _walk(top / label):
                 rel = path.relative_to(root).as_posix()
@@ -131,6 +135,7 @@ def list_folder(root: Path, suffixes: tuple[str, ...], flat_label: str | None) -
                 inner = path.relative_to(top / label).parts
                 given = split or (inner[0] if len(inner) > 1 and inner[0] in SPLIT_DIRS else None)
                 listing.add(rel, label, given)
+    listing.empty = sorted(folders - set(listing.labels))
     with_split = [f for f, s in zip(listing.files, listing.splits, strict=True) if s]
     without = [f for f, s in zip(listing.files, listing.splits, strict=True) if not s]
     if with_split and without:

@@ -87,6 +87,7 @@ class PartFolder(PointFolder):
         """Categories and their global part ids, from ``parts.json`` or from the labels."""
         folder = cls.find(root)
         listing = cls.listing(folder)
+        cls.refuse_empty(folder, listing)
         found = sorted(set(listing.labels))
         if not found:
             raise DatasetError(

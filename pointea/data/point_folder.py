@@ -139,6 +139,7 @@ class PointFolder(PointCloudRelease):
         """The classes: the sub-folders' names, sorted; at least two, none empty."""
         folder = cls.find(root)
         listing = cls.listing(folder)
+        cls.refuse_empty(folder, listing)
         names = sorted(set(listing.labels))
         if len(names) < 2:
             raise DatasetError(
@@ -147,6 +148,16 @@ class PointFolder(PointCloudRelease):
                 f"files per class, at least two"
             )
         return ReleaseTables(names, len(names), counts={"num_classes": (len(names), folder)})
+
+    @classmethod
+    def refuse_empty(cls, folder: Path, listing: FolderListing) -> None:
+        """A class (or category) folder without a single data file is a mistake to report."""
+        if listing.empty:
+            kind = "class" if cls.task == "cls" else "category"
+            raise DatasetError(
+                f"{folder}: the {kind} folder(s) {listing.empty} hold no data file "
+                f"({', '.join(cls.suffixes)}); fill or remove them"
+            )
 
     @classmethod
     def stored_points(cls, folder: Path) -> tuple[int, Path]:

@@ -146,6 +146,10 @@ def test_a_class_of_only_bad_files_a_single_class_and_an_empty_folder_are_refuse
     (root / "junk" / "a.txt").write_text("not numbers\n")
     with pytest.raises(DatasetError, match=r"junk has no usable training file"):
         PointFolder(stored=STORED)(root, "train", 32)
+    (root / "junk" / "a.txt").unlink()
+    (root / "junk" / "notes.md").write_text("no data here\n")
+    with pytest.raises(DatasetError, match=r"the class folder\(s\) \['junk'\] hold no data file"):
+        PointFolder(stored=STORED)(root, "train", 32)
     (tmp_path / "empty").mkdir()
     with pytest.raises(DatasetError, match=r"holds no class folder with files"):
         PointFolder(stored=STORED)(tmp_path / "empty", "train", 32)
