@@ -1,5 +1,6 @@
 """ScanObjectNN's h5_files/ layout: variants, validation, the archive install, a tiny run."""
 
+import functools
 import zipfile
 
 import h5py
@@ -95,13 +96,12 @@ def test_a_truncated_file_is_refused_naming_it(scan_root):
 def test_validation_is_carved_from_train_stratified_and_test_untouched(scan_root):
     root, written = scan_root
     module = PointCloudDataModule(
-        dataset=lambda *a: ScanObjectNN(*a, variant="pb_t50_rs"),
+        dataset=functools.partial(ScanObjectNN, variant="pb_t50_rs"),  # as Hydra builds it
         root=str(root),
         num_points=32,
         num_classes=15,
         val_fraction=0.34,
     )
-    module.dataset_class = ScanObjectNN  # the lambda stands in for a Hydra partial
     module.setup("fit")
     train, val = module.arrays["train"]["y"], module.arrays["val"]["y"]
     assert torch.bincount(val, minlength=15).tolist() == [1] * 15  # 45 = 3 per class
