@@ -107,6 +107,7 @@ def list_folder(root: Path, suffixes: tuple[str, ...], flat_label: str | None) -
         for name in dirs:
             if name not in SPLIT_DIRS:
                 listing.skipped.append((f"{name}/", "a folder beside train/ and test/"))
+        listing.skipped += [(name, "not inside train/ or test/") for name in files]
         tops = [(root / split, split) for split in SPLIT_DIRS]
     else:
         tops = [(root, None)]

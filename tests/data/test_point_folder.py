@@ -88,7 +88,7 @@ def test_a_splits_file_naming_a_missing_file_is_refused_and_unlisted_files_warne
 
 
 @pytest.mark.parametrize("layout", ["split_first", "modelnet"])
-def test_train_and_test_folders_give_the_split(tmp_path, layout):
+def test_train_and_test_folders_give_the_split(tmp_path, layout, caplog):
     root, rng = tmp_path / "m", np.random.default_rng(1)
     counts = {"train": 3, "test": 2}
     for name in ("chair", "desk"):
@@ -97,8 +97,11 @@ def test_train_and_test_folders_give_the_split(tmp_path, layout):
             folder.mkdir(parents=True)
             for i in range(count):
                 np.save(folder / f"{i}.npy", rng.normal(size=(70, 3)))
+    (root / "README.txt").write_text("my scans\n")  # not data: named, not read
     reader = PointFolder(stored=STORED)
-    assert len(reader(root, "train", 32)) == 6 and len(reader(root, "test", 32)) == 4
+    with caplog.at_level(logging.WARNING):
+        assert len(reader(root, "train", 32)) == 6 and len(reader(root, "test", 32)) == 4
+    assert "skipped 1 bad file(s)" in caplog.text and "README.txt" in caplog.text
     assert reader.read_tables(root).class_names == ["chair", "desk"]
     assert not (root / "splits.json").exists()
 
