@@ -221,3 +221,23 @@ def test_options_are_checked_where_they_are_given():
     with pytest.raises(DatasetError, match=r"test_fraction must be in \(0, 1\)"):
         PointFolder(test_fraction=1.0)
     assert PointFolder(stored=128).stored_points(__import__("pathlib").Path("."))[0] == 128
+
+
+def test_a_read_only_folder_keeps_its_seeded_split_in_memory(folder, monkeypatch, caplog):
+    import contextlib
+
+    import pointea.vis.atomic as atomic
+
+    root, _ = folder
+
+    @contextlib.contextmanager
+    def read_only(path):
+        raise PermissionError(13, "Permission denied", str(path))
+        yield  # pragma: no cover
+
+    monkeypatch.setattr(atomic, "atomic_output", read_only)
+    with caplog.at_level(logging.WARNING):
+        first = PointFolder(stored=STORED)(root, "test", 32).arrays()["pos"]
+    assert "splits.json not written (" in caplog.text and not (root / "splits.json").exists()
+    again = PointFolder(stored=STORED)(root, "test", 32).arrays()["pos"]
+    assert np.array_equal(first.numpy(), again.numpy())  # the same seed, the same split
