@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import functools
 import logging
+from collections.abc import Mapping
 from pathlib import Path
+from types import MappingProxyType
 from typing import Any, ClassVar
 
 import numpy as np
@@ -91,32 +93,41 @@ class PointFolder(PointCloudRelease):
 
     @classmethod
     def configured(cls, **options: Any) -> type[PointFolder]:
-        """A subclass with these options; unknown names and impossible values are refused."""
-        unknown = sorted(set(options) - set(cls.OPTIONS))
+        """A subclass with these options. They are checked when the folder is first asked
+        for (:meth:`find`), so that a wrong value is a one-line :class:`DatasetError` there
+        rather than an error inside Hydra's instantiation."""
+        known = {name: value for name, value in options.items() if name in cls.OPTIONS}
+        return type(cls.__name__, (cls,), {"__module__": cls.__module__, "given": options, **known})
+
+    given: ClassVar[Mapping[str, Any]] = MappingProxyType({})  # as given; see check_options
+
+    @classmethod
+    def check_options(cls) -> None:
+        """Unknown names and impossible values are refused, naming the key."""
+        unknown = sorted(set(cls.given) - set(cls.OPTIONS))
         if unknown:
             raise DatasetError(
                 f"{cls.__name__} has no option(s) {unknown}; its options are {list(cls.OPTIONS)}"
             )
-        values = {name: getattr(cls, name) for name in cls.OPTIONS} | options
-        if values["sampling"] not in ("random", "fps"):
+        if cls.sampling not in ("random", "fps"):
             raise DatasetError(
-                f"data.dataset.sampling must be 'random' or 'fps', got {values['sampling']!r}"
+                f"data.dataset.sampling must be 'random' or 'fps', got {cls.sampling!r}"
             )
-        if not isinstance(values["stored"], int) or values["stored"] < 1:
+        if isinstance(cls.stored, bool) or not isinstance(cls.stored, int) or cls.stored < 1:
             raise DatasetError(
-                f"data.dataset.stored must be a positive integer, got {values['stored']!r}"
+                f"data.dataset.stored must be a positive integer, got {cls.stored!r}"
             )
-        if not 0 < values["test_fraction"] < 1:
+        if not 0 < cls.test_fraction < 1:
             raise DatasetError(
-                f"data.dataset.test_fraction must be in (0, 1), got {values['test_fraction']!r}"
+                f"data.dataset.test_fraction must be in (0, 1), got {cls.test_fraction!r}"
             )
-        return type(cls.__name__, (cls,), {**values, "__module__": cls.__module__})
 
     # --- the folder --------------------------------------------------------------------------
 
     @classmethod
     def find(cls, root: str | Path) -> Path:
         """``root`` itself: it must be a folder."""
+        cls.check_options()
         root = Path(root).expanduser()
         if not root.is_dir():
             state = "does not exist" if not root.exists() else "is not a folder"

@@ -213,14 +213,18 @@ def test_farthest_point_sampling_is_an_option(tmp_path):
     assert np.allclose(stored, points[picked], atol=1e-5)
 
 
-def test_options_are_checked_where_they_are_given():
-    with pytest.raises(DatasetError, match=r"sampling must be 'random' or 'fps', got 'grid'"):
-        PointFolder(sampling="grid")
-    with pytest.raises(DatasetError, match=r"has no option\(s\) \['points'\]"):
-        PointFolder(points=3)
-    with pytest.raises(DatasetError, match=r"test_fraction must be in \(0, 1\)"):
-        PointFolder(test_fraction=1.0)
-    assert PointFolder(stored=128).stored_points(__import__("pathlib").Path("."))[0] == 128
+def test_options_are_checked_when_the_folder_is_asked_for(folder):
+    root, _ = folder
+    for options, message in (
+        ({"sampling": "grid"}, r"sampling must be 'random' or 'fps', got 'grid'"),
+        ({"points": 3}, r"has no option\(s\) \['points'\]"),
+        ({"test_fraction": 1.0}, r"test_fraction must be in \(0, 1\)"),
+        ({"stored": 0}, r"stored must be a positive integer, got 0"),
+    ):
+        reader = PointFolder(**options)  # as Hydra builds it: nothing checked yet
+        with pytest.raises(DatasetError, match=message):
+            reader.read_tables(root)
+    assert PointFolder(stored=128).stored_points(root)[0] == 128
 
 
 def test_a_read_only_folder_keeps_its_seeded_split_in_memory(folder, monkeypatch, caplog):
