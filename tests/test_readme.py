@@ -114,11 +114,21 @@ def _releases(tmp_path):
     stored = "data.dataset.stored_points=256"
     write_modelnet_raw(tmp_path / "ModelNet10")
     write_shapenet_raw(tmp_path / "ShapeNet")
+    from scanobjectnn_layout import write_scanobjectnn
+
+    write_scanobjectnn(tmp_path / "scanobjectnn", points=256)
+    from folder_layouts import write_class_folder, write_part_folder
+
+    write_class_folder(tmp_path / "my_scans", rng, per_class=6, sizes=(200, 300))
+    write_part_folder(tmp_path / "my_parts", rng, per_category=6)
     return {
         "modelnet40_normal": [f"data.root={text}", "data.num_classes=3", stored],
         "shapenetpart_normal": [f"data.root={text}", stored],
         "pyg_modelnet": [f"data.root={tmp_path / 'ModelNet10'}"],
         "pyg_shapenet": [f"data.root={tmp_path / 'ShapeNet'}", "data.dataset.resample_to=256"],
+        "folder": [f"data.root={tmp_path / 'my_scans'}", "data.dataset.stored=256"],
+        "folder_seg": [f"data.root={tmp_path / 'my_parts'}", "data.dataset.stored=256"],
+        "scanobjectnn": [f"data.root={tmp_path / 'scanobjectnn'}"],
         "modelnet40": [f"data.root={modelnet.parent}", "data.num_classes=3"],
         "shapenetpart": [
             f"data.root={parts.parent}",
@@ -146,7 +156,7 @@ def test_readme_train_commands_run_with_tiny_overrides(tmp_path):
     ]
     last_run = {}
     for i, words in enumerate(commands):
-        args = [w for w in words[2:] if not w.startswith("trainer=")]
+        args = [w for w in words[2:] if not w.startswith(("trainer=", "data.root="))]
         experiment = next((a.split("=")[1] for a in args if a.startswith("experiment=")), None)
         if experiment:  # paper-scale runs and sweeps: the recipe must exist
             assert (ROOT / "pointea" / "configs" / "experiment" / f"{experiment}.yaml").is_file()
@@ -182,8 +192,8 @@ def test_readme_download_command_parses(tmp_path):
     from pointea.data.download import main
 
     lines = [line.split("#")[0].split() for block in fenced("bash") for line in block.splitlines()]
-    (download,) = [
-        words for words in lines if words[:3] == ["python", "-m", "pointea.data.download"]
-    ]
-    args = download[3:] + ["--archive", str(tmp_path / "by_hand.zip")]
-    assert main(args) == 1  # parsed; stops at the missing archive, before touching --root
+    downloads = [words for words in lines if words[:3] == ["python", "-m", "pointea.data.download"]]
+    assert len(downloads) == 2
+    for download in downloads:
+        args = [*download[3:], "--archive", str(tmp_path / "by_hand.zip")]
+        assert main(args) == 1  # parsed; stops at the missing archive, before touching --root

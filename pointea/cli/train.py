@@ -16,7 +16,7 @@ import hydra
 import pytorch_lightning as pl
 from hydra.core.hydra_config import HydraConfig
 from hydra.utils import instantiate
-from omegaconf import DictConfig
+from omegaconf import DictConfig, open_dict
 
 from pointea.cli.config_checks import check_stored_points, check_train_values
 from pointea.cli.outputs import write_json
@@ -105,6 +105,10 @@ def _run(
     datamodule = instantiate(cfg.data)
     datamodule.prepare_data()
     tables = datamodule.read_tables()
+    with open_dict(cfg.data):  # counts left to the data (data=folder) are read from it
+        for key, (count, _) in tables.counts.items():
+            if key in cfg.data and cfg.data[key] is None:
+                cfg.data[key] = count
     check_stored_points(cfg, *datamodule.stored_points())
     metadata = run_metadata(cfg, tables)
     resume_step = None  # a resume keeps the logged history before the checkpoint's step

@@ -255,10 +255,7 @@ def fetch(
         return install_archive(archive, root, release)
     mirrors = list(urls or spec.urls)
     if not mirrors:
-        raise DatasetError(
-            f"{release.__name__} has no public download URL: obtain {spec.archive} from its "
-            f"authors and pass --archive PATH to install it"
-        )
+        raise DatasetError(f"{root / release.folder} is not installed. {release.how_to_get(root)}")
     root.mkdir(parents=True, exist_ok=True)
     remove_dead_temporaries(root)
     downloads = make_owned_temporary(root, release.folder, "download")

@@ -27,6 +27,8 @@ def read_part_names(
         DatasetError: ``part_names.json`` exists but does not match the part table.
     """
     path = Path(folder) / PART_NAMES_FILE
+    if not path.is_file():  # a folder of the user's files names its parts in parts.json
+        path = Path(folder) / "parts.json"
     names = json.loads(path.read_text()) if path.is_file() else {}
     out = []
     for category, parts in zip(category_names, category_parts, strict=True):

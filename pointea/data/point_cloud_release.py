@@ -122,11 +122,15 @@ class PointCloudRelease(Dataset, ABC):
         from pointea.data.download import download_options  # the download imports readers
 
         names = [name for name, release in download_options().items() if release is cls]
-        if cls.download is None or not names:
+        if cls.download is None:
             return f"no download for {cls.__name__}: give data.root=PATH where the release is."
-        how = f"python -m pointea.data.download {names[0]} --root {root}"
+        option = names[0] if names else "DATA_OPTION"  # a class no data option names yet
+        how = f"python -m pointea.data.download {option} --root {root}"
         if not cls.download.urls:
-            return f"It has no public URL: install the zip you obtained with `{how} --archive ZIP`."
+            return (
+                f"It has no public URL: install the zip you obtained with "
+                f"`{how} --archive {cls.download.archive}`."
+            )
         return f"Download it with `{how}`."
 
     def differs_from_official(self, message: str) -> None:

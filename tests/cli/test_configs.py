@@ -7,6 +7,7 @@ from hydra.utils import get_class, get_object, instantiate
 from omegaconf import OmegaConf
 
 from pointea.cli.attention_config import attention_kinds, attention_node
+from pointea.data.datamodule import COUNT_KEYS
 from pointea.nn import OffsetBlock
 
 # Every option of every group on disk. model/attention_tiny is merged over model/attention
@@ -17,9 +18,12 @@ GROUPS = {
         {p.parent.relative_to(CONFIGS).as_posix() for p in CONFIGS.rglob("*/*.yaml")}
     )
 }
-# The values an option leaves to the user (``???``), given as a user would.
+# The values an option leaves to the user (``???``) or to its files (``null`` counts, which
+# train.py reads from the data before building the network), given as a user would.
 REQUIRED = {
-    "pyg": ["data.dataset.pyg._target_=torch_geometric.datasets.ModelNet", "data.num_classes=10"]
+    "pyg": ["data.dataset.pyg._target_=torch_geometric.datasets.ModelNet", "data.num_classes=10"],
+    "folder": ["data.num_classes=4"],
+    "folder_seg": ["data.num_parts=4", "data.num_categories=2"],
 }
 
 
@@ -95,7 +99,7 @@ def test_every_model_builds_with_every_data_option_of_its_task(tmp_path, model):
     for data in fitting:
         cfg = compose_train([*_with_data(data), f"model={model}"], tmp_path)
         datamodule = instantiate(cfg.data)
-        for key in ("num_classes", "num_parts", "num_categories"):
+        for key in COUNT_KEYS:
             assert datamodule.counts.get(key) == cfg.data.get(key)
         assert type(instantiate(cfg.model)) is get_class(network)
 
