@@ -1,6 +1,7 @@
 """What each piece of speed machinery buys on a figure a user sees, against the plain version.
 
     PYTHONPATH=. python benchmarks/machinery.py [--quick] [--repeats 5] [--knn-points 50000]
+        [--seg-batch 16] [--parts pooled,allocator,knn,startup]
 
 One run, each piece against its plain replacement, the two alternated (A, B, A, B, ...)
 so that a change in the machine's load hits both alike; the figure is the median of the
@@ -267,6 +268,8 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--knn-points", type=int, default=50_000)
     parser.add_argument("--batch", type=int, default=16)
+    parser.add_argument("--seg-batch", type=int, default=16)
+    parser.add_argument("--parts", default="pooled,allocator,knn,startup")
     parser.add_argument("--points", type=int, default=1024)
     parser.add_argument("--out", type=Path, default=Path(__file__).parent / "results")
     parser.add_argument("--child", choices=sorted(CHILDREN))
@@ -275,7 +278,8 @@ def main() -> None:
     parser.add_argument("--steps", type=int, default=2)
     args = parser.parse_args()
     if args.quick:
-        args.repeats, args.knn_points, args.batch, args.points = 1, 3000, 2, 128
+        args.repeats, args.knn_points, args.points = 1, 3000, 128
+        args.batch = args.seg_batch = 2
     if args.child:
         import torch
 
@@ -285,32 +289,46 @@ def main() -> None:
 
     started = time.perf_counter()
     result: dict = {"load_before": uptime(), "repeats": args.repeats, "threads": 1,
-                    "batch": args.batch, "points": args.points, "knn_points": args.knn_points}  # fmt: skip
-    size = {"batch": args.batch, "points": args.points}
-    for model in ("cls", "seg"):
-        times = run_child("pooled", args, model=model, **size)
-        result[f"pooled_batch_norm_{model}_step"] = summary(times, "shipped", "plain")
-    alloc: dict[str, list[float]] = {"on": [], "off": []}
-    for _ in range(args.repeats):
-        for variant in ("on", "off"):
-            out = run_child("step", args, model="cls", alloc=variant, **size)
-            alloc[variant].append(statistics.median(out["seconds"]))
-    result["allocator_cls_step"] = summary(alloc, "on", "off")
-    knn = run_child("knn", args)
-    same = knn.pop("same_distances")
-    result["grid_knn"] = {**summary(knn, "grid", "brute"), "same_distances": same}
-    with tempfile.TemporaryDirectory() as tmp:
-        starts = startup(args, Path(tmp))
-    result["eager_only_predict"] = summary(starts["predict"], "shipped", "plain_disable")
-    result["lazy_exports_predict"] = summary(starts["predict"], "shipped", "plain_imports")
-    result["lazy_exports_import_pointea"] = summary(
-        starts["import_pointea"], "shipped", "plain_imports"
-    )
+                    "batch": args.batch, "seg_batch": args.seg_batch, "points": args.points,
+                    "knn_points": args.knn_points}  # fmt: skip
+    args.out.mkdir(parents=True, exist_ok=True)
+
+    def record(name: str, figure: dict) -> None:
+        """Keep each part's figure as soon as it is measured (a long run may be cut short)."""
+        result[name] = {**figure, "load": uptime()}
+        (args.out / "machinery.json").write_text(json.dumps(result, indent=1))
+        print(name, json.dumps(result[name]), flush=True)
+
+    parts = set(args.parts.split(","))
+    if "pooled" in parts:
+        for model, batch in (("cls", args.batch), ("seg", args.seg_batch)):
+            times = run_child("pooled", args, model=model, batch=batch, points=args.points)
+            record(f"pooled_batch_norm_{model}_step", summary(times, "shipped", "plain"))
+    if "allocator" in parts:
+        alloc: dict[str, list[float]] = {"on": [], "off": []}
+        for _ in range(args.repeats):
+            for variant in ("on", "off"):
+                out = run_child(
+                    "step", args, model="cls", alloc=variant, batch=args.batch, points=args.points
+                )
+                alloc[variant].append(statistics.median(out["seconds"]))
+        record("allocator_cls_step", summary(alloc, "on", "off"))
+    if "knn" in parts:
+        knn = run_child("knn", args)
+        same = knn.pop("same_distances")
+        record("grid_knn", {**summary(knn, "grid", "brute"), "same_distances": same})
+    if "startup" in parts:
+        with tempfile.TemporaryDirectory() as tmp:
+            starts = startup(args, Path(tmp))
+        record("eager_only_predict", summary(starts["predict"], "shipped", "plain_disable"))
+        record("lazy_exports_predict", summary(starts["predict"], "shipped", "plain_imports"))
+        record(
+            "lazy_exports_import_pointea",
+            summary(starts["import_pointea"], "shipped", "plain_imports"),
+        )
     result["load_after"] = uptime()
     result["wall_s"] = round(time.perf_counter() - started, 1)
-    args.out.mkdir(parents=True, exist_ok=True)
     (args.out / "machinery.json").write_text(json.dumps(result, indent=1))
-    print(json.dumps(result, indent=1))
 
 
 if __name__ == "__main__":
