@@ -135,3 +135,21 @@ def test_text_ingest_quick(tmp_path):
     assert result["files"] == 20 and result["rows"] == 1000
     assert result["loadtxt_loop_s"] > 0 and result["first_ingest_s"] > 0
     assert 0 < result["cached_load_s"]
+
+
+def test_machinery_quick(tmp_path):
+    """Each piece of machinery timed against its plain version: every ratio is there."""
+    run_quick("machinery.py", tmp_path)
+    result = json.loads((tmp_path / "machinery.json").read_text())
+    assert result["grid_knn"]["same_distances"]
+    for name, figure in result.items():
+        if isinstance(figure, dict):
+            assert figure["plain_over_machinery"] > 0, name
+
+
+def test_before_after_quick(tmp_path):
+    """Two trees (here the same checkout twice): a training step and predict for each."""
+    run_quick("before_after.py", tmp_path, str(ROOT), str(ROOT))
+    result = json.loads((tmp_path / "before_after.json").read_text())
+    for figure in ("train_step", "predict"):
+        assert result[figure]["before_median_s"] > 0 and result[figure]["after_median_s"] > 0

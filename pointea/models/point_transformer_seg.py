@@ -112,14 +112,11 @@ class PointTransformerSeg(nn.Module):
             -> (B, N, head_channels[0])
         """
         first = self.head[0]
-        weight, bias = first.linear.weight, first.linear.bias  # (out, 3 * fuse + cat)
-        folded = not first.training and first.norm.track_running_stats
-        if folded:
-            scale, shift = first.frozen_affine()
-            weight = weight * scale.unsqueeze(1)
-            bias = shift if bias is None else torch.addcmul(shift, bias, scale)
+        folds = first.folds
+        # (out, 3 * fuse + category_channels), (out,)
+        weight, bias = first.folded() if folds else (first.linear.weight, first.linear.bias)
         fuse = x.shape[-1]
         per_cloud = F.linear(shape_code, weight[:, fuse:], bias)  # (B, out)
         # In place: the linear's backward needs x and the weight, never its output.
         h = F.linear(x, weight[:, :fuse]).add_(per_cloud.unsqueeze(1))
-        return first.act(h) if folded else first.normalise(h)
+        return first.act(h) if folds else first.normalise(h)

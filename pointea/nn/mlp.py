@@ -51,21 +51,33 @@ class LinearBNAct(nn.Module):
         return self.act(self.norm(h.reshape(-1, shape[-1]))).reshape(shape)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        if self.training or not self.norm.track_running_stats:
+        if not self.folds:
             return self.normalise(self.linear(x))
-        scale, shift = self.frozen_affine()
-        weight = self.linear.weight * scale.unsqueeze(1)  # (out, in)
-        bias = shift if self.linear.bias is None else torch.addcmul(shift, self.linear.bias, scale)
-        return self.act(F.linear(x, weight, bias))
+        return self.act(F.linear(x, *self.folded()))
 
-    def frozen_affine(self) -> tuple[torch.Tensor, torch.Tensor]:
-        """(scale, shift) of BatchNorm with its running statistics (eval mode), shape (C,)."""
+    @property
+    def folds(self) -> bool:
+        """Whether BatchNorm is a fixed affine map here (eval mode with running
+        statistics), so that :meth:`folded` replaces the linear layer and the norm."""
+        return not self.training and self.norm.track_running_stats
+
+    def folded(self) -> tuple[torch.Tensor, torch.Tensor]:
+        """The linear layer's (weight, bias) with eval-mode BatchNorm folded in.
+
+        BatchNorm with running statistics is ``scale * z + shift`` per channel, so
+        ``norm(W x + b) = (scale * W) x + (scale * b + shift)``.
+
+        Shapes:
+            -> weight: (out_channels, in_channels), bias: (out_channels,)
+        """
         norm = self.norm
-        scale = torch.rsqrt(norm.running_var + norm.eps)
+        scale = torch.rsqrt(norm.running_var + norm.eps)  # (out,)
         shift = -norm.running_mean * scale
         if norm.affine:
             scale, shift = scale * norm.weight, shift * norm.weight + norm.bias
-        return scale, shift
+        weight = self.linear.weight * scale.unsqueeze(1)  # (out, in)
+        bias = shift if self.linear.bias is None else torch.addcmul(shift, self.linear.bias, scale)
+        return weight, bias
 
     def normalise_max(self, h: torch.Tensor, dim: int, *, overwrite: bool = False) -> torch.Tensor:
         """``act(BN(h)).amax(dim)``, computed without normalising every element of ``h``.

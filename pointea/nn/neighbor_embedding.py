@@ -12,10 +12,9 @@ __all__ = ["NeighborEmbedding", "BLOCK_ELEMENTS"]
 
 BLOCK_ELEMENTS = 2**22
 """In eval mode, at most this many grouped feature values (pairs x channels, 16 MiB in
-float32) are held at once. Blocks this small are recycled by the C allocator (glibc maps
-and unmaps every block above 32 MiB, and the kernel's zeroing of fresh pages cost more
-than the gather itself) and mostly stay in cache between the gather and the matmul:
-batch-32 classification ran 1.75 s -> 1.35 s (1 thread) against one block of 2^20 pairs."""
+float32) are held at once: blocks below glibc's 32 MiB mmap threshold are reused by the C
+allocator instead of mapped and zeroed afresh by the kernel, and they mostly stay in cache
+between the gather and the matmul."""
 
 
 class NeighborEmbedding(nn.Module):
@@ -66,16 +65,18 @@ class NeighborEmbedding(nn.Module):
             centre_pos = gather_points(pos, centre_idx)  # (B, M, 3)
             centre_x = gather_points(x, centre_idx)  # (B, M, C)
         idx = knn(centre_pos, pos, min(self.k, num_points))  # (B, M, K)
-        w_neighbour, w_centre = self.first.linear.weight.chunk(2, dim=1)  # (C', C) each
+        first = self.first
+        # Eval: the first BatchNorm is a fixed affine map, folded in before grouping.
+        weight, bias = first.folded() if first.folds else (first.linear.weight, first.linear.bias)
+        w_neighbour, w_centre = weight.chunk(2, dim=1)  # (C', C) each
         per_point = x @ w_neighbour.T  # (B, N, C')
         per_centre = centre_x @ (w_centre - w_neighbour).T  # (B, M, C')
-        if self.training:
+        if bias is not None:
+            per_centre = per_centre + bias
+        if not first.folds:
             h = gather_points(per_point, idx).add_(per_centre.unsqueeze(2))  # (B, M, K, C')
-            return centre_pos, self._pooled(self.first.normalise(h))
-        # Eval: the first BatchNorm is a fixed affine map, folded in before grouping, and
-        # centres go in chunks (exact with fixed statistics) to bound memory on big clouds.
-        scale, shift = self.first.frozen_affine()
-        per_point, per_centre = per_point * scale, per_centre * scale + shift
+            return centre_pos, self._pooled(first.normalise(h))
+        # With fixed statistics the centres are independent: chunks bound the memory.
         pairs = min(self.max_pairs, max(1, BLOCK_ELEMENTS // per_point.shape[-1]))
         chunk = max(1, pairs // (idx.shape[0] * idx.shape[2]))
         pooled = []
@@ -83,7 +84,7 @@ class NeighborEmbedding(nn.Module):
             centres = slice(start, start + chunk)
             h = gather_points(per_point, idx[:, centres])  # (B, chunk, K, C')
             h.add_(per_centre[:, centres].unsqueeze(2))
-            pooled.append(self._pooled(self.first.act(h)))
+            pooled.append(self._pooled(first.act(h)))
         return centre_pos, torch.cat(pooled, dim=1)  # (B, M, C')
 
     def _pooled(self, h1: torch.Tensor) -> torch.Tensor:

@@ -15,13 +15,15 @@ F = TypeVar("F", bound=Callable)
 def eager_only(fn: F) -> F:
     """``torch.compiler.disable`` applied on first use instead of at import.
 
-    ``torch.compiler.disable`` imports ``torch._dynamo`` (and sympy), about a second of
-    start-up that eager-only programs such as ``pointea-predict`` never need. The wrapper
+    ``torch.compiler.disable`` imports ``torch._dynamo`` (and sympy) at import, start-up
+    that eager-only programs such as ``pointea-predict`` never need. The wrapper
     carries dynamo's ``_torchdynamo_disable`` mark, so a graph being traced calls it
     instead of inlining it (a graph break, as with ``torch.compiler.disable``). When
     called, it runs ``fn`` directly while ``torch._dynamo`` has never been imported
     (nothing can be compiling then: ``torch.compile`` imports it first), else through
     ``torch._dynamo.disable(fn)`` (built once), so nothing ``fn`` calls is compiled.
+
+    ``pointea-predict`` on a small file: 1.88x faster than with ``torch.compiler.disable``, ``benchmarks/machinery.py --parts startup``.
     """
     disabled: list[Callable] = []
 

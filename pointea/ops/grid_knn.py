@@ -15,6 +15,8 @@ only with the reference points inside a box that provably holds all its neighbou
 
 No step guesses a radius, so the result is exact for any cloud (duplicates, ties,
 clusters, queries far from the references); only the speed depends on the layout.
+
+kNN (k = 32) of a 30,000-point cloud: 14.7x faster than brute force, ``benchmarks/machinery.py --parts knn --knn-points 30000``.
 """
 
 from __future__ import annotations

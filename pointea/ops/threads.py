@@ -15,10 +15,8 @@ def single_threaded() -> Iterator[None]:
     """Within the block, torch's CPU ops use one intra-op thread; the setting is restored.
 
     For loops of many small ops (FPS's steps, the octree kNN's leaves): each op just
-    above the parallel grain size otherwise opens an OpenMP region, and on a busy machine
-    the second thread's wake-up costs more than the op. Measured on the 2-core build
-    machine under load with 2 threads: FPS of 32 x 1024 -> 512 took 0.4-2.6 s, against
-    0.035 s on one thread; the 100,000-point octree kNN 38 s against 1.7 s.
+    above the parallel grain size otherwise opens an OpenMP region, and when another
+    process holds the other cores, waking a second thread costs more than the op.
     """
     threads = torch.get_num_threads()
     if threads == 1:

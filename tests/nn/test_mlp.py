@@ -134,3 +134,22 @@ def test_overwrite_under_bf16_autocast_matches_a_fresh_gradient():
         out.float().sum().backward()
         grads.append((x.grad, layer.linear.weight.grad))
     torch.testing.assert_close(grads[0], grads[1], rtol=0, atol=0)
+
+
+@pytest.mark.parametrize("bias", [False, True])
+def test_folded_linear_equals_linear_then_eval_batch_norm(bias):
+    """folded() (the one BatchNorm fold, also used by NeighborEmbedding and the segmenter's
+    head): F.linear with it equals BatchNorm1d(eval) applied to the linear's output."""
+    torch.manual_seed(4)
+    layer = LinearBNAct(5, 4, bias=bias).double()
+    with torch.no_grad():
+        layer.norm.weight.copy_(torch.tensor([1.5, -0.7, 0.3, 2.0]))
+        layer.norm.bias.uniform_(-0.5, 0.5)
+        layer.norm.running_mean.uniform_(-1, 1)
+        layer.norm.running_var.uniform_(0.5, 2)
+    layer.eval()
+    assert layer.folds and not layer.train().folds
+    layer.eval()
+    x = torch.randn(7, 5, dtype=torch.float64)
+    weight, bias_ = layer.folded()
+    torch.testing.assert_close(x @ weight.T + bias_, layer.norm(layer.linear(x)))
