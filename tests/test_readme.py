@@ -34,7 +34,7 @@ def test_load_model_example_runs(tmp_path):
     import torch
 
     from pointea.cli.attention_config import attention_node
-    from pointea.cli.run_config import METADATA_VERSION
+    from pointea.checkpoint import METADATA_VERSION
     from pointea.models import PointTransformerCls
 
     (example,) = [block for block in fenced("python") if "load_model" in block]
@@ -46,7 +46,8 @@ def test_load_model_example_runs(tmp_path):
             "num_classes": 3, "embed_channels": 8, "stage_channels": [8, 8],
             "num_samples": [16, 8], "k": 4, "fuse_channels": 8, "head_channels": [8, 8],
             "attention": attention_node("external")}, "version": METADATA_VERSION,
-            "num_points": 32, "num_classes": 3, "class_names": names}  # fmt: skip
+            "num_points": 32, "num_classes": 3, "class_names": names,
+            "trained_model": "pointea.trained_model.TrainedClassifier"}  # fmt: skip
     state = {f"model.{k}": v for k, v in net.state_dict().items()}
     (ckpt,) = re.findall(r'load_model\("([^"]+)"\)', example)
     (tmp_path / ckpt).parent.mkdir(parents=True)

@@ -19,7 +19,8 @@ from typing import Any
 
 from omegaconf import DictConfig, OmegaConf
 
-from pointea.cli.run_config import ConfigError
+from pointea.checkpoint import run_folder
+from pointea.config_error import ConfigError
 from pointea.tasks.checkpoint_io import remove_stale_temporaries
 
 __all__ = [
@@ -51,14 +52,14 @@ def is_primary_process() -> bool:
 
 
 def resumed_run_folder(ckpt_path: str | Path) -> Path:
-    """The run folder a resume continues in: ``RUN`` for ``RUN/checkpoints/NAME.ckpt``.
+    """The run folder a resume continues in: ``RUN`` for ``RUN/checkpoints/NAME.ckpt``
+    (see :func:`pointea.checkpoint.run_folder`).
 
     Raises:
         RunFolderError: the checkpoint does not lie in a run folder's ``checkpoints/``.
     """
-    path = Path(ckpt_path).resolve()
-    folder = path.parent.parent
-    if path.parent.name != "checkpoints" or not (folder / "config.yaml").is_file():
+    folder = run_folder(ckpt_path)
+    if folder is None:
         raise RunFolderError(
             f"ckpt_path={ckpt_path}: mode=fit resumes a run in its own folder, so the checkpoint "
             f"must be RUN/checkpoints/NAME.ckpt beside RUN/config.yaml (this one is not); "

@@ -16,12 +16,13 @@ from pathlib import Path
 import hydra
 import numpy as np
 import torch
-from hydra.utils import instantiate
+from hydra.utils import get_class, instantiate
 from omegaconf import DictConfig
 
-from pointea.cli.checkpoint import load_network, run_folder
+from pointea.checkpoint import load_network, run_folder
 from pointea.cli.config_checks import check_visualize_values
-from pointea.cli.run_config import ConfigError, check_checkpoint, exit_on_user_error
+from pointea.cli.run_config import ConfigError, check_same_tables, config_dirs
+from pointea.error_boundary import exit_on_user_error
 from pointea.configs import CONFIG_DIR
 from pointea.vis.figures import contact_sheet, save_png
 from pointea.vis.window import NoDisplayError, show_clouds
@@ -49,7 +50,7 @@ def visualize(cfg: DictConfig) -> Path:
     :class:`~pointea.cli.part_figures.PartFigures`) from the checkpoint's metadata.
     """
     check_visualize_values(cfg)
-    network, meta = load_network(cfg.ckpt_path)
+    network, meta = load_network(cfg.ckpt_path, config_dirs=config_dirs())
     if meta["task"] != cfg.task.name:
         raise ConfigError(
             f"{cfg.ckpt_path} is a task={meta['task']} checkpoint, but this data (dataset "
@@ -59,14 +60,10 @@ def visualize(cfg: DictConfig) -> Path:
     datamodule = instantiate(cfg.data)
     datamodule.prepare_data()
     tables = datamodule.read_tables()
-    here = {"task": meta["task"], "num_classes": tables.num_labels, "class_names": tables.class_names,
-            "category_parts": [list(p) for p in tables.category_parts]}  # fmt: skip
-    check_checkpoint(cfg.ckpt_path, {"pointea": meta}, here, mode="test")
-    out = (
-        Path(cfg.output_dir)
-        if cfg.output_dir
-        else run_folder(cfg.ckpt_path) / "visualize" / cfg.split
-    )
+    kind = get_class(cfg.task.trained_model._target_)
+    check_same_tables(cfg.ckpt_path, meta, kind.metadata_from(tables))
+    folder = run_folder(cfg.ckpt_path) or Path(cfg.ckpt_path).resolve().parent
+    out = Path(cfg.output_dir) if cfg.output_dir else folder / "visualize" / cfg.split
     num_points = meta["num_points"]
     split = datamodule.load_split(cfg.split)
     count = min(cfg.num_shapes, len(split["pos"]))

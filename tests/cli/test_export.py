@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from pointea.cli.checkpoint import load_network
+from pointea.checkpoint import load_network
 
 ROOT = Path(__file__).resolve().parents[2]
 

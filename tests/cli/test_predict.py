@@ -6,7 +6,7 @@ import pytest
 import torch
 from cli_helpers import compose_train
 
-from pointea.cli.checkpoint import load_network
+from pointea.checkpoint import load_network
 from pointea.cli.predict import predict
 from pointea.cli.run_config import ConfigError
 from pointea.data import ModelNet40H5, ShapeNetPartH5
@@ -70,7 +70,7 @@ def test_segmenter_labels_every_input_point_and_skips_bad_files(trained_seg, use
     points = normalise_cloud(raw)
     sample = torch.from_numpy(points[resample_cloud(points, 256, 0)]).unsqueeze(0)
     category = torch.tensor([2])
-    mask = category_part_mask(meta["category_parts"], meta["num_classes"])
+    mask = category_part_mask(meta["category_parts"], meta["num_parts"])
     with torch.no_grad():
         sampled = restrict_to_category(network(sample, category), category, mask)[0]
     expected = sampled[knn(torch.from_numpy(points).unsqueeze(0), sample, 1)[0, :, 0]].numpy()
