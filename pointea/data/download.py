@@ -236,16 +236,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     parser.add_argument("--archive", type=Path, help="install from a zip downloaded by hand")
     args = parser.parse_args(argv)
-    try:
+    from pointea.error_boundary import exit_code  # the CLIs' one error boundary
+
+    def download() -> None:
         folder = fetch(args.dataset, args.root, urls=args.urls, archive=args.archive)
-    except DatasetError as err:
-        print(f"error: {err}", file=sys.stderr)
-        return 1
-    except OSError as err:  # e.g. a full disk or no permission to create --root
-        print(f"error: {err.filename or args.root}: {err.strerror or err}", file=sys.stderr)
-        return 1
-    print(f"{args.dataset} is ready in {folder}")
-    return 0
+        print(f"{args.dataset} is ready in {folder}")
+
+    # A full disk or no permission to create --root is reported at --root when the
+    # error names no file.
+    return exit_code(download, where=args.root)
 
 
 if __name__ == "__main__":
