@@ -224,9 +224,7 @@ def trained_model_kind(
     tasks = task_configs(config_dirs)
     task = meta.get("task")
     if task not in tasks:
-        raise CheckpointError(
-            f"{source}: task {task!r} is not one of {', '.join(sorted(tasks))}"
-        )
+        raise CheckpointError(f"{source}: task {task!r} is not one of {', '.join(sorted(tasks))}")
     expected = tasks[task].get("trained_model", {}).get("_target_")
     if meta.get("trained_model") != expected:
         raise CheckpointError(

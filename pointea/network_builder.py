@@ -19,8 +19,8 @@ from typing import Any
 
 import yaml
 
-from pointea.configs import CONFIG_DIR
 from pointea.checkpoint_error import CheckpointError
+from pointea.configs import CONFIG_DIR
 
 __all__ = [
     "NETWORK_GROUPS",

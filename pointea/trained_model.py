@@ -55,6 +55,35 @@ def _agrees(meta: Mapping[str, Any], key: str, value: int, source: str) -> None:
         )
 
 
+_RAGGED = (
+    "points must be one (N, 3) cloud or a (B, N, 3) batch of clouds of one size; for clouds "
+    "of different sizes call predict once per cloud"
+)
+
+
+def _as_clouds(points: Any) -> np.ndarray:
+    """``points`` as an (N, 3) or (B, N, 3) array of real numbers, at least one point in
+    each of at least one cloud, or a ValueError saying what was expected."""
+    if torch.is_tensor(points):
+        clouds = points.detach().cpu().numpy()
+    else:
+        try:
+            clouds = np.asarray(points)
+        except ValueError:  # numpy refuses ragged nested lists
+            raise ValueError(_RAGGED) from None
+    if clouds.dtype == object:
+        raise ValueError(_RAGGED)
+    if clouds.dtype.kind not in "iuf":
+        raise ValueError(f"points must be real numbers (integers or floats), got {clouds.dtype}")
+    if clouds.ndim not in (2, 3) or clouds.shape[-1] != 3:
+        raise ValueError(f"points must be (N, 3) or (B, N, 3), got shape {clouds.shape}")
+    if clouds.ndim == 3 and clouds.shape[0] == 0:
+        raise ValueError("points is a batch of zero clouds: expected (B, N, 3) with B >= 1")
+    if clouds.shape[-2] == 0:
+        raise ValueError(f"points holds empty clouds (shape {clouds.shape}): expected N >= 1")
+    return clouds
+
+
 class TrainedModel:
     """A network in eval mode and what it was trained on.
 
@@ -150,11 +179,9 @@ class TrainedModel:
         Returns:
             The kind's results (see ``_results``), unbatched for an ``(N, 3)`` input.
         """
-        clouds = points.detach().cpu().numpy() if torch.is_tensor(points) else np.asarray(points)
+        clouds = _as_clouds(points)
         single = clouds.ndim == 2
-        if clouds.ndim not in (2, 3) or clouds.shape[-1] != 3:
-            raise ValueError(f"points must be (N, 3) or (B, N, 3), got shape {clouds.shape}")
-        if not np.issubdtype(clouds.dtype, np.number) or not np.isfinite(clouds).all():
+        if not np.isfinite(clouds).all():
             raise ValueError("points must be finite numbers (no NaN or inf)")
         clouds = clouds[None] if single else clouds
         normalised = np.stack([normalise_cloud(c) for c in clouds])  # (B, N, 3) float32
@@ -251,9 +278,13 @@ class TrainedSegmenter(TrainedModel):
         _names(meta, "categories", len(parts), source)
         seen: set[int] = set()
         for i, ids in enumerate(parts):
-            if not isinstance(ids, list) or not ids or not all(
-                isinstance(p, int) and not isinstance(p, bool) and 0 <= p < num_parts
-                for p in ids
+            if (
+                not isinstance(ids, list)
+                or not ids
+                or not all(
+                    isinstance(p, int) and not isinstance(p, bool) and 0 <= p < num_parts
+                    for p in ids
+                )
             ):
                 raise CheckpointError(
                     f"{source}: category_parts[{i}]={ids!r}; expected a non-empty list of part "
@@ -275,7 +306,12 @@ class TrainedSegmenter(TrainedModel):
         self._mask = category_part_mask(self.category_parts, int(metadata["num_parts"]))
 
     def category_index(self, category: str | int) -> int:
-        """A category, by name (any case) or index."""
+        """A category, by name (any case) or integer index."""
+        if isinstance(category, bool) or not isinstance(category, str | int | np.integer):
+            raise ValueError(
+                f"category must be a name or an integer index, got {category!r} "
+                f"({type(category).__name__})"
+            )
         if isinstance(category, str):
             lowered = [n.lower() for n in self.class_names]
             if category.lower() not in lowered:
@@ -308,7 +344,7 @@ class TrainedSegmenter(TrainedModel):
                 f"a part segmenter needs category= (one of {', '.join(self.class_names)})"
             )
         clouds = len(normalised)
-        one = isinstance(category, str | int | np.integer)
+        one = not isinstance(category, Sequence | np.ndarray) or isinstance(category, str)
         wanted = [category] * clouds if one else list(category)
         if len(wanted) != clouds:
             raise ValueError(f"{len(wanted)} categories given for {clouds} clouds")

@@ -33,8 +33,8 @@ def test_load_model_example_runs(tmp_path):
     import numpy as np
     import torch
 
-    from pointea.cli.attention_config import attention_node
     from pointea.checkpoint import METADATA_VERSION
+    from pointea.cli.attention_config import attention_node
     from pointea.models import PointTransformerCls
 
     (example,) = [block for block in fenced("python") if "load_model" in block]

@@ -97,6 +97,33 @@ def test_segmenter_labels_every_point_by_its_nearest_resampled_point(segmenter):
             r"points must be \(N, 3\) or \(B, N, 3\), got shape \(5, 2\)",
         ),
         ("cls", np.full((60, 3), np.nan), {}, "finite"),
+        ("cls", np.zeros((60, 3), complex), {}, "real numbers .*, got complex128"),
+        ("cls", np.zeros((60, 3), bool), {}, "real numbers .*, got bool"),
+        ("cls", np.zeros((0, 3)), {}, r"empty clouds \(shape \(0, 3\)\): expected N >= 1"),
+        (
+            "cls",
+            np.zeros((0, 60, 3)),
+            {},
+            r"a batch of zero clouds: expected \(B, N, 3\) with B >= 1",
+        ),
+        (
+            "cls",
+            [np.zeros((60, 3)), np.zeros((50, 3))],
+            {},
+            "clouds of one size; for clouds of different sizes",
+        ),
+        (
+            "seg",
+            RNG.random((60, 3)),
+            {"category": 1.0},
+            r"category must be a name or an integer index, got 1\.0",
+        ),
+        (
+            "seg",
+            RNG.random((60, 3)),
+            {"category": True},
+            "category must be a name or an integer index",
+        ),
         ("cls", RNG.random((60, 3)), {"category": "a"}, "category= is for part segmenters"),
         ("cls", RNG.random((20, 3)), {}, "20 points, fewer than the 32 the model needs"),
         ("seg", RNG.random((60, 3)), {}, "needs category= \\(one of Mug, Lamp\\)"),
@@ -127,7 +154,10 @@ def test_each_kind_checks_its_metadata(classifier, segmenter):
         TrainedModel(classifier.network, classifier.metadata)
     seg = segmenter.metadata
     bad = [
-        ({**seg, "category_parts": [[0, 1], [2, 9]]}, r"category_parts\[1\]=\[2, 9\]; expected .* in \[0, 5\)"),
+        (
+            {**seg, "category_parts": [[0, 1], [2, 9]]},
+            r"category_parts\[1\]=\[2, 9\]; expected .* in \[0, 5\)",
+        ),
         ({**seg, "category_parts": [[0, 1], [1, 2]]}, "part 1 belongs to two categories"),
         ({**seg, "categories": ["Mug"]}, "1 categories for 2; expected 2"),
         ({**seg, "num_parts": 0}, r"num_parts=0; expected an integer >= 1"),
@@ -139,5 +169,3 @@ def test_each_kind_checks_its_metadata(classifier, segmenter):
             TrainedSegmenter(segmenter.network, meta)
     with pytest.raises(ValueError, match="class_names must be a list of names"):
         TrainedClassifier(classifier.network, {**classifier.metadata, "class_names": [1, 2, 3]})
-
-

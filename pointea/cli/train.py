@@ -48,7 +48,9 @@ def run(cfg: DictConfig, callbacks: Sequence[pl.Callback] = ()) -> dict[str, flo
     if cfg.get("keep_freed_memory", True):
         keep_freed_memory()  # process-wide, before the first big tensor
     resume = cfg.mode == "fit" and stored is not None
-    output = resumed_run_folder(cfg.ckpt_path) if resume else Path(HydraConfig.get().runtime.output_dir)
+    output = (
+        resumed_run_folder(cfg.ckpt_path) if resume else Path(HydraConfig.get().runtime.output_dir)
+    )
     with claim_run_folder(output, resume=resume):
         pl.seed_everything(cfg.seed, workers=True)
         datamodule, metadata = _data(cfg, stored)
@@ -149,7 +151,9 @@ def _write_outputs(cfg, output: Path, task, metadata: dict, test_ckpt, metrics: 
     task's own details), the figures, and the table on the console."""
     write_json(output / "metrics.json", {"checkpoint": str(test_ckpt), "metrics": metrics})
     names = {k: metadata[k] for k in ("class_names", "categories") if k in metadata}
-    write_json(output / "test_details.json", {"task": metadata["task"], **names, **task.test_details()})
+    write_json(
+        output / "test_details.json", {"task": metadata["task"], **names, **task.test_details()}
+    )
     plot_run(output)
     _print_table(metrics, f"test metrics ({cfg.task.name})")
     print(f"checkpoint: {test_ckpt}\noutputs: {output}")

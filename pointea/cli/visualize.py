@@ -22,8 +22,8 @@ from omegaconf import DictConfig
 from pointea.checkpoint import load_network, run_folder
 from pointea.cli.config_checks import check_visualize_values
 from pointea.cli.run_config import ConfigError, check_same_tables, config_dirs
-from pointea.error_boundary import exit_on_user_error
 from pointea.configs import CONFIG_DIR
+from pointea.error_boundary import exit_on_user_error
 from pointea.vis.figures import contact_sheet, save_png
 from pointea.vis.window import NoDisplayError, show_clouds
 

@@ -132,7 +132,9 @@ def test_train_test_and_resume_refuse(trained_cls, data_root, victims, tmp_path,
     folder.mkdir()
     (folder / "config.yaml").write_bytes((run_dir / "config.yaml").read_bytes())
     resumed = forge(real, folder / "checkpoints" / "last.ckpt", target, options, place)
-    cfg = compose_train([*tiny_overrides(data_root / "cls"), f"ckpt_path={resumed}"], tmp_path / "x")
+    cfg = compose_train(
+        [*tiny_overrides(data_root / "cls"), f"ckpt_path={resumed}"], tmp_path / "x"
+    )
     refused(lambda: run(cfg), resumed, target)
     assert sorted(p.name for p in folder.iterdir()) == ["checkpoints", "config.yaml"]
     victims.untouched()

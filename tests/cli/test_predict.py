@@ -128,7 +128,10 @@ def test_category_from_a_classifier_checkpoint(trained_seg, trained_cls, user_fi
     [
         (["category=Teapot"], "unknown category 'Teapot'.*Mug, Table, Lamp, Rocket"),
         ([], "is a part segmenter: give category=NAME or cls_ckpt_path=CKPT"),
-        (["cls_ckpt_path=SEG"], "is a task=seg checkpoint; a classifier's checkpoint is needed here"),
+        (
+            ["cls_ckpt_path=SEG"],
+            "is a task=seg checkpoint; a classifier's checkpoint is needed here",
+        ),
     ],
 )
 def test_configuration_errors(trained_seg, user_files, tmp_path, extra, message):
