@@ -99,7 +99,7 @@ def check_targets(node: Any, allowed: set[str], source: str, where: str = "model
     ``_target_`` and ``_partial_``, in one line naming ``source`` and the target."""
     if isinstance(node, Mapping):
         target = node.get("_target_")
-        if "_target_" in node and target not in allowed:
+        if "_target_" in node and (not isinstance(target, str) or target not in allowed):
             raise CheckpointError(
                 f"{source}: refused to build {target!r} (at {where}): a checkpoint may name "
                 f"only the networks and attention kinds of pointea's config groups and of "
@@ -118,7 +118,7 @@ def check_targets(node: Any, allowed: set[str], source: str, where: str = "model
 
 def resolve_target(target: str, allowed: set[str], source: str) -> Any:
     """The object a dotted ``_target_`` on the allow-list names (``pkg.module.Name``)."""
-    if target not in allowed:
+    if not isinstance(target, str) or target not in allowed:
         raise CheckpointError(f"{source}: refused to build {target!r}: not on the allow-list")
     parts = target.split(".")
     for cut in range(len(parts) - 1, 0, -1):
