@@ -10,7 +10,9 @@ predicted class (green when right, red when wrong).
 
 from __future__ import annotations
 
+import json
 import sys
+import time
 from pathlib import Path
 
 import hydra
@@ -21,6 +23,7 @@ from omegaconf import DictConfig
 
 from pointea.checkpoint import load_network, run_folder
 from pointea.cli.config_checks import check_visualize_values
+from pointea.cli.outputs import write_json
 from pointea.cli.run_config import ConfigError, check_same_tables, config_dirs
 from pointea.configs import CONFIG_DIR
 from pointea.error_boundary import exit_on_user_error
@@ -69,6 +72,7 @@ def visualize(cfg: DictConfig) -> Path:
     count = min(cfg.num_shapes, len(split["pos"]))
     arrays = {k: v[:count, :num_points] if v.dim() > 1 else v[:count] for k, v in split.items()}
     figures = instantiate(cfg.task.figures, meta=meta, release=datamodule.folder)
+    start = time.time_ns()
     pictures, shown = [], []
     for picture, clouds in figures.draw(arrays, _predict(figures, network, arrays), out):
         pictures.append(picture)
@@ -77,19 +81,39 @@ def visualize(cfg: DictConfig) -> Path:
 
     sheet = contact_sheet([np.asarray(Image.open(p).convert("RGB")) for p in pictures], columns=4)
     save_png(sheet, out / "contact_sheet.png")
-    _remove_earlier_shapes(out, count)
+    _replace_record(out, start)
     print(f"wrote {len(pictures)} pictures, PLY files and contact_sheet.png to {out}")
     if cfg.show:
         show_clouds(shown, title=f"pointea: {Path(cfg.ckpt_path).name}")
     return out
 
 
-def _remove_earlier_shapes(out: Path, count: int) -> None:
-    """An earlier visualize into ``out`` that drew more shapes left ``shape_NNN.*`` files this
-    one did not redraw: remove them, so the folder shows only this contact sheet's shapes."""
-    for path in out.glob("shape_[0-9][0-9][0-9]*"):
-        if path.is_file() and int(path.name[6:9]) >= count:
+# What a visualize run wrote into its output folder, by name.
+RECORD = ".visualize.json"
+
+
+def _replace_record(out: Path, start: int) -> None:
+    """Record the files this run wrote (``shape_*`` and the contact sheet, written since
+    ``start``) and remove those an earlier visualize recorded that this one did not write
+    again, so the folder shows only this contact sheet's shapes. A file no visualize
+    recorded (a user's own ``shape_050_photo.jpg``) is never touched."""
+    written = sorted(
+        p.name
+        for p in [*out.glob("shape_*"), out / "contact_sheet.png"]
+        if p.is_file() and p.stat().st_mtime_ns >= start
+    )
+    record = out / RECORD
+    earlier = []
+    if record.is_file():
+        try:
+            earlier = list(json.loads(record.read_text())["files"])
+        except (ValueError, KeyError, TypeError):
+            earlier = []  # not ours to trust: remove nothing
+    for name in set(earlier) - set(written):
+        path = out / Path(name).name  # only names inside out
+        if path.is_file():
             path.unlink()
+    write_json(record, {"files": written})
 
 
 @hydra.main(version_base="1.3", config_path=str(CONFIG_DIR), config_name="visualize")

@@ -86,10 +86,11 @@ def test_a_smaller_redraw_leaves_only_its_own_shapes(trained_cls, data_root, tmp
     out = tmp_path / "vis"
     visualize(visualize_cfg(run_dir, "synthetic_cls", data_root / "cls", out))
     (out / "notes.txt").write_text("the user's own file")
+    (out / "shape_050_photo.jpg").write_text("the user's own picture")
     visualize(visualize_cfg(run_dir, "synthetic_cls", data_root / "cls", out, "num_shapes=2"))
     assert sorted(p.name for p in out.iterdir()) == [
-        "contact_sheet.png", "notes.txt", "shape_000.png", "shape_000_pred.ply",
-        "shape_001.png", "shape_001_pred.ply",
+        ".visualize.json", "contact_sheet.png", "notes.txt", "shape_000.png",
+        "shape_000_pred.ply", "shape_001.png", "shape_001_pred.ply", "shape_050_photo.jpg",
     ]  # fmt: skip
 
 
