@@ -174,4 +174,6 @@ def test_readme_download_command_parses(tmp_path):
         words for words in lines if words[:3] == ["python", "-m", "pointea.data.download"]
     ]
     args = download[3:] + ["--archive", str(tmp_path / "by_hand.zip")]
-    assert main(args) == 2  # a user error; parsed; stops at the missing archive, before touching --root
+    assert (
+        main(args) == 2
+    )  # a user error; parsed; stops at the missing archive, before touching --root
