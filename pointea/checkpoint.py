@@ -51,6 +51,7 @@ __all__ = [
     "load_checkpoint",
     "load_model",
     "load_network",
+    "load_weights",
     "run_folder",
     "trained_model_kind",
     "upgrade_checkpoint",
@@ -275,7 +276,9 @@ def build_network(meta: Mapping[str, Any], source: str, config_dirs: ConfigDirs 
     return network
 
 
-def _load_weights(network: nn.Module, checkpoint: Mapping[str, Any], source: str) -> None:
+def load_weights(network: nn.Module, checkpoint: Mapping[str, Any], source: str) -> None:
+    """Load the checkpoint's network weights (its weight average when it has one) into
+    ``network``; weights that do not fit it are one line naming ``source`` and the tensor."""
     state = checkpoint.get("state_dict")
     if not isinstance(state, dict):
         raise CheckpointError(f"{source} holds no state_dict")
@@ -322,7 +325,7 @@ def load_network(
             f"{source} is a task={meta['task']} checkpoint; a task={task} checkpoint is needed here"
         )
     network = build_network(meta, source, config_dirs)
-    _load_weights(network, checkpoint, source)
+    load_weights(network, checkpoint, source)
     return network.to(map_location).eval(), meta
 
 

@@ -19,7 +19,7 @@ from hydra.core.hydra_config import HydraConfig
 from hydra.utils import instantiate
 from omegaconf import DictConfig
 
-from pointea.checkpoint import build_network
+from pointea.checkpoint import build_network, load_weights
 from pointea.cli.config_checks import check_stored_points
 from pointea.cli.outputs import write_json
 from pointea.cli.run_config import check_run_config, check_same_tables, config_dirs, run_metadata
@@ -86,8 +86,9 @@ def _task(cfg: DictConfig, metadata: dict, stored: Checkpoint | None) -> pl.Ligh
     tables (classes, or categories and parts) from ``metadata``."""
     if stored is None:
         network = instantiate(cfg.model)
-    else:
+    else:  # Lightning loads the weights again; this checks they fit, in one line
         network = build_network(stored["pointea"], str(cfg.ckpt_path), config_dirs())
+        load_weights(network, stored, str(cfg.ckpt_path))
     # A partial: keyword arguments passed to instantiate() would be converted to configs.
     build = instantiate(cfg.task.module, _partial_=True)
     return build(

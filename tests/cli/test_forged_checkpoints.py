@@ -249,3 +249,19 @@ def test_metadata_that_disagrees_is_one_line_naming_the_checkpoint(
     with pytest.raises(CheckpointError, match=rf"^{re.escape(str(forged))}: {message}") as caught:
         load_model(forged)
     assert "\n" not in str(caught.value)
+
+
+def test_train_test_with_weights_that_do_not_fit_is_one_line(trained_cls, data_root, tmp_path):
+    real = trained_cls[0] / "checkpoints" / "last.ckpt"
+    checkpoint = load_checkpoint(real)
+    key = next(k for k in checkpoint["state_dict"] if k.startswith("model.head"))
+    checkpoint["state_dict"][key] = torch.zeros(1)
+    torch.save(checkpoint, tmp_path / "bad.ckpt")
+    out = tmp_path / "run"
+    cfg = compose_train(
+        [*tiny_overrides(data_root / "cls"), "mode=test", f"ckpt_path={tmp_path / 'bad.ckpt'}"], out
+    )
+    with pytest.raises(
+        CheckpointError, match=rf"bad\.ckpt: its weights do not fit .*\({key[6:]} is \(1,\)"
+    ):
+        run(cfg)
