@@ -30,7 +30,7 @@ from pointea.cli.run_config import ConfigError, config_dirs
 from pointea.configs import CONFIG_DIR
 from pointea.data import DatasetError
 from pointea.data.user_clouds import normalise_cloud
-from pointea.error_boundary import exit_on_user_error
+from pointea.error_boundary import EXIT_USER_ERROR, exit_on_user_error
 from pointea.vis.point_files import read_points
 from pointea.vis.render import RenderError
 
@@ -171,7 +171,8 @@ def predict(cfg: DictConfig) -> list[dict[str, Any]]:
 @hydra.main(version_base="1.3", config_path=str(CONFIG_DIR), config_name="predict")
 def _hydra_main(cfg: DictConfig) -> None:
     results = exit_on_user_error(lambda: predict(cfg))
-    sys.exit(1 if any("error" in r for r in results) else 0)
+    # A file that could not be predicted is the user's to fix, like any other user error.
+    sys.exit(EXIT_USER_ERROR if any("error" in r for r in results) else 0)
 
 
 def main() -> None:
