@@ -98,6 +98,8 @@ class RefuseHeldRunFolder(Callback):
 
         if config.get("mode") == "fit" and config.get("ckpt_path"):
             return  # a resume works in the checkpoint's own run folder
+        if not is_primary_process():
+            return  # a DDP process the primary one started: it joins the primary's folder
         HydraConfig.instance().set_config(config)  # the output folder names use hydra:...
         exit_on_user_error(lambda: refuse_held_folder(Path(str(config.hydra.run.dir))))
 
