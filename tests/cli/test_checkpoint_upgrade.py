@@ -98,3 +98,21 @@ def test_a_version_2_segmenter_gets_its_parts_and_categories_named(tmp_path):
     xyz, category = torch.randn(2, 64, 3), torch.tensor([0, 1])
     with torch.no_grad():
         torch.testing.assert_close(segmenter.network(xyz, category), model(xyz, category))
+
+
+def test_a_full_disk_leaves_no_converted_file(tmp_path, monkeypatch, capsys):
+    import errno
+
+    torch.manual_seed(0)
+    old = old_checkpoint(PointTransformerCls(5, attention=OffsetAttention, **SIZES), "offset")
+    torch.save(old, tmp_path / "old.ckpt")
+    save = torch.save
+
+    def full_disk(obj, path, *args, **kwargs):
+        save(obj, path, *args, **kwargs)  # a part written, then the disk is full
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(torch, "save", full_disk)
+    assert main([str(tmp_path / "old.ckpt"), str(tmp_path / "new.ckpt")]) == 2
+    assert capsys.readouterr().err == f"error: {tmp_path / 'new.ckpt'}: No space left on device\n"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["old.ckpt"]
