@@ -77,7 +77,7 @@ def stages(cls_ckpt: Path, seg_ckpt: Path, cloud: Path, out: Path) -> dict:
     """The predict path's stages, each timed once in this process (modules imported first)."""
     import open3d  # noqa: F401 - imported inside read_points: keep its import out of the read
 
-    from pointea.cli.checkpoint import load_network
+    from pointea.checkpoint import load_network
     from pointea.data.user_clouds import normalise_cloud, resample_cloud
     from pointea.ops import knn
     from pointea.vis import label_colors

@@ -13,14 +13,19 @@ trained with ``data.features=[normals]``; a segmenter also takes ``category`` (B
 graph takes each cloud whole: the chunking that bounds pointea's eager memory on very large
 clouds is fixed at trace time, so it is traced as a single chunk.
 
+Each file is written whole or not at all: the graph is serialised in memory, then written
+to a temporary file beside the output and renamed over it, so a failed export (a full
+disk) leaves no truncated file and an earlier export of that name as it was.
+
 ONNX goes through ``torch.onnx.export(dynamo=False)`` (the TorchScript-based exporter): the
 ``torch.export`` path translates the unrolled sampling loop in time that grows
-quadratically with the sample count (measured: 318 s against 9 s for a tiny classifier
-with 128 + 64 samples) and has no translation for the exact ``cdist`` the kNN uses.
+quadratically with the sample count and has no translation for the exact ``cdist`` the
+kNN uses.
 """
 
 from __future__ import annotations
 
+import io
 import warnings
 from contextlib import contextmanager
 from pathlib import Path
@@ -28,9 +33,21 @@ from pathlib import Path
 import torch
 from torch import nn
 
-__all__ = ["FORMATS", "example_inputs", "export_onnx", "export_torchscript", "input_names"]
+from pointea.vis.atomic import atomic_output
+
+__all__ = [
+    "FORMATS",
+    "FORMAT_SUFFIXES",
+    "check_export",
+    "example_inputs",
+    "export_onnx",
+    "export_torchscript",
+    "input_names",
+]
 
 FORMATS = ("onnx", "torchscript")
+# The file names each format is known by: an output named for the other format is refused.
+FORMAT_SUFFIXES = {"onnx": (".onnx",), "torchscript": (".pt", ".pth", ".ts", ".jit")}
 OPSET = 17
 
 
@@ -83,6 +100,32 @@ def _names(network: nn.Module) -> tuple[list[str], dict[str, dict[int, str]]]:
     return inputs, axes
 
 
+def check_export(network: nn.Module, path: str | Path, fmt: str, num_points: int) -> None:
+    """Refuse an export that cannot work, saying what was expected (a ValueError): an
+    unknown format, an output named for the other format, too few points to trace with."""
+    if fmt not in FORMATS:
+        raise ValueError(f"format must be one of {', '.join(FORMATS)}, got {fmt!r}")
+    suffix = Path(path).suffix.lower()
+    for other, suffixes in FORMAT_SUFFIXES.items():
+        if other != fmt and suffix in suffixes:
+            raise ValueError(
+                f"output={path} is named for {other}, but format={fmt}: name it "
+                f"*{FORMAT_SUFFIXES[fmt][0]} or pass format={other}"
+            )
+    needed = getattr(network, "min_points", 1)
+    if isinstance(num_points, bool) or not isinstance(num_points, int) or num_points < needed:
+        raise ValueError(
+            f"num_points={num_points!r} is too few: the model needs at least {needed} points "
+            f"for its neighbourhoods"
+        )
+
+
+def _write(data: bytes, path: Path) -> Path:
+    with atomic_output(path) as tmp:
+        tmp.write_bytes(data)
+    return path
+
+
 def _minimum(g, a, b, out=None):
     # FPS keeps its running distances with ``torch.minimum(..., out=)``, which the legacy
     # exporter's own translation does not accept; the value is an element-wise Min.
@@ -92,8 +135,9 @@ def _minimum(g, a, b, out=None):
 def export_onnx(network: nn.Module, path: str | Path, *, num_points: int) -> Path:
     """Write ``network`` (eval mode) as an ONNX model; ``num_points`` sizes the trace only."""
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
+    check_export(network, path, "onnx", num_points)
     network = network.eval()
+    buffer = io.BytesIO()
     inputs, axes = _names(network)
     torch.onnx.register_custom_op_symbolic("aten::minimum", _minimum, OPSET)
     try:
@@ -102,7 +146,7 @@ def export_onnx(network: nn.Module, path: str | Path, *, num_points: int) -> Pat
             torch.onnx.export(
                 network,
                 example_inputs(network, num_points),
-                str(path),
+                buffer,
                 input_names=inputs,
                 output_names=["logits"],
                 dynamic_axes=axes,
@@ -111,18 +155,19 @@ def export_onnx(network: nn.Module, path: str | Path, *, num_points: int) -> Pat
             )
     finally:
         torch.onnx.unregister_custom_op_symbolic("aten::minimum", OPSET)
-    return path
+    return _write(buffer.getvalue(), path)
 
 
 def export_torchscript(network: nn.Module, path: str | Path, *, num_points: int) -> Path:
     """Write ``network`` (eval mode) as a traced TorchScript module (``torch.jit.load``)."""
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
+    check_export(network, path, "torchscript", num_points)
     network = network.eval()
     with warnings.catch_warnings(), torch.no_grad(), _unchunked(network):
         warnings.simplefilter("ignore")
         # torch.jit.trace's own check re-traces and compares graphs, which differ in
         # constants of the unrolled loops; the parity tests compare outputs instead.
         traced = torch.jit.trace(network, example_inputs(network, num_points), check_trace=False)
-    traced.save(str(path))
-    return path
+    buffer = io.BytesIO()
+    torch.jit.save(traced, buffer)  # in memory: a failed file write is an OSError, not an abort
+    return _write(buffer.getvalue(), path)

@@ -5,10 +5,11 @@ C classes, P parts.
 
 ``TrainedModel`` holds no Hydra or Lightning state: it wraps any pointea network and the plain
 metadata a checkpoint carries. Each task is one kind of it (``TrainedClassifier``,
-``TrainedSegmenter``), which owns the task's name as checkpoints record it and what its
-outputs mean; ``TrainedModel(network, metadata)`` builds the kind the metadata names. ``pointea.load_model(path)`` builds one from a checkpoint;
-``pointea-predict`` runs files through the same methods, so resampling and carrying labels
-back to every input point have one implementation.
+``TrainedSegmenter``), which owns what a checkpoint records for the task (``metadata_from``,
+``check_metadata``) and what its outputs mean; a task's config names its kind
+(``trained_model._target_``). ``pointea.load_model(path)`` builds the kind a checkpoint
+names; ``pointea-predict`` runs files through the same methods, so resampling and carrying
+labels back to every input point have one implementation.
 """
 
 from __future__ import annotations
@@ -20,12 +21,67 @@ import numpy as np
 import torch
 from torch import nn
 
+from pointea.checkpoint_error import CheckpointError
 from pointea.data.errors import DatasetError
 from pointea.data.user_clouds import normalise_cloud, resample_cloud
 from pointea.ops import knn
 from pointea.tasks.part_masks import category_part_mask, restrict_to_category
 
 __all__ = ["TrainedClassifier", "TrainedModel", "TrainedSegmenter"]
+
+
+def _count(meta: Mapping[str, Any], key: str, source: str) -> int:
+    value = meta.get(key)
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise CheckpointError(f"{source}: {key}={value!r}; expected an integer >= 1")
+    return value
+
+
+def _names(meta: Mapping[str, Any], key: str, count: int, source: str) -> list[str]:
+    names = meta.get(key)
+    if not isinstance(names, list) or not all(isinstance(n, str) for n in names):
+        raise CheckpointError(f"{source}: {key} must be a list of names (strings), got {names!r}")
+    if len(names) != count:
+        raise CheckpointError(f"{source}: {len(names)} {key} for {count}; expected {count}")
+    return names
+
+
+def _agrees(meta: Mapping[str, Any], key: str, value: int, source: str) -> None:
+    """The network config's own count, where it has one, must be the metadata's."""
+    model = meta.get("model")
+    if isinstance(model, Mapping) and key in model and model[key] != value:
+        raise CheckpointError(
+            f"{source}: its network config has {key}={model[key]!r}, its metadata {value}"
+        )
+
+
+_RAGGED = (
+    "points must be one (N, 3) cloud or a (B, N, 3) batch of clouds of one size; for clouds "
+    "of different sizes call predict once per cloud"
+)
+
+
+def _as_clouds(points: Any) -> np.ndarray:
+    """``points`` as an (N, 3) or (B, N, 3) array of real numbers, at least one point in
+    each of at least one cloud, or a ValueError saying what was expected."""
+    if torch.is_tensor(points):
+        clouds = points.detach().cpu().numpy()
+    else:
+        try:
+            clouds = np.asarray(points)
+        except ValueError:  # numpy refuses ragged nested lists
+            raise ValueError(_RAGGED) from None
+    if clouds.dtype == object:
+        raise ValueError(_RAGGED)
+    if clouds.dtype.kind not in "iuf":
+        raise ValueError(f"points must be real numbers (integers or floats), got {clouds.dtype}")
+    if clouds.ndim not in (2, 3) or clouds.shape[-1] != 3:
+        raise ValueError(f"points must be (N, 3) or (B, N, 3), got shape {clouds.shape}")
+    if clouds.ndim == 3 and clouds.shape[0] == 0:
+        raise ValueError("points is a batch of zero clouds: expected (B, N, 3) with B >= 1")
+    if clouds.shape[-2] == 0:
+        raise ValueError(f"points holds empty clouds (shape {clouds.shape}): expected N >= 1")
+    return clouds
 
 
 class TrainedModel:
@@ -40,48 +96,42 @@ class TrainedModel:
     Args:
         network: a ``PointTransformerCls`` (``xyz -> logits``) or ``PointTransformerSeg``
             (``xyz, category -> logits``).
-        metadata: a checkpoint's ``"pointea"`` entry: ``task`` (the kind's ``task``),
-            ``num_points``, ``num_classes``, ``class_names`` and what the kind adds.
+        metadata: a checkpoint's ``"pointea"`` entry: ``task``, ``num_points`` and what the
+            kind records (see ``check_metadata``).
 
     Attributes:
-        task, num_points, class_names, categories (a segmenter's category names, else None),
+        task, num_points, class_names (the names of the network's shape-level labels: classes,
+        or a segmenter's categories), categories (a segmenter's category names, else None),
         normalisation (how clouds are prepared, in words).
 
     Shapes:
         predict(points (N, 3) or (B, N, 3)) -> see the kind's ``predict``
     """
 
-    task: ClassVar[str] = ""  # the name checkpoints record for the task this kind serves
     described_as: ClassVar[str] = ""  # the kind and its names, in words: "classifier, {n} classes"
-    needs: ClassVar[frozenset[str]] = frozenset(
-        {"task", "num_points", "num_classes", "class_names"}
-    )
     normalisation = "centred on the centroid, scaled into the unit sphere"
     categories: list[str] | None = None
 
-    def __new__(cls, network: nn.Module, metadata: Mapping[str, Any]) -> TrainedModel:
-        if cls is TrainedModel:  # build the kind the metadata names; a new task is a new kind
-            kinds = {kind.task: kind for kind in TrainedModel.__subclasses__()}
-            if metadata.get("task") not in kinds:
-                raise ValueError(
-                    f"metadata task must be one of {', '.join(map(repr, kinds))}, "
-                    f"got {metadata.get('task')!r}"
-                )
-            cls = kinds[metadata["task"]]
-        return super().__new__(cls)
+    @classmethod
+    def metadata_from(cls, tables: Any) -> dict[str, Any]:
+        """What a checkpoint records for this kind, from a release's ``ReleaseTables``."""
+        raise NotImplementedError
+
+    @classmethod
+    def check_metadata(cls, meta: Mapping[str, Any], source: str = "metadata") -> None:
+        """Refuse metadata this kind cannot use (types, counts, ranges), in one line naming
+        ``source``: a :class:`~pointea.checkpoint_error.CheckpointError`."""
+        _count(meta, "num_points", source)
 
     def __init__(self, network: nn.Module, metadata: Mapping[str, Any]) -> None:
-        missing = self.needs - set(metadata)
-        if missing:
-            raise ValueError(f"metadata lacks {sorted(missing)}; a pointea checkpoint has them")
-        if metadata["task"] != self.task:
-            raise ValueError(
-                f"{type(self).__name__} is for task {self.task!r}, got {metadata['task']!r}"
-            )
+        if type(self) is TrainedModel:
+            raise TypeError("TrainedModel is abstract: use a kind, or pointea.load_model(path)")
+        self.check_metadata(metadata)
         self.network = network.eval()
         self.metadata = dict(metadata)
+        self.task: str = str(metadata.get("task", ""))
         self.num_points: int = int(metadata["num_points"])
-        self.class_names: list[str] = list(metadata["class_names"])
+        self.class_names: list[str] = []
         self.min_points: int = getattr(network, "min_points", 1)
 
     def __repr__(self) -> str:
@@ -129,11 +179,9 @@ class TrainedModel:
         Returns:
             The kind's results (see ``_results``), unbatched for an ``(N, 3)`` input.
         """
-        clouds = points.detach().cpu().numpy() if torch.is_tensor(points) else np.asarray(points)
+        clouds = _as_clouds(points)
         single = clouds.ndim == 2
-        if clouds.ndim not in (2, 3) or clouds.shape[-1] != 3:
-            raise ValueError(f"points must be (N, 3) or (B, N, 3), got shape {clouds.shape}")
-        if not np.issubdtype(clouds.dtype, np.number) or not np.isfinite(clouds).all():
+        if not np.isfinite(clouds).all():
             raise ValueError("points must be finite numbers (no NaN or inf)")
         clouds = clouds[None] if single else clouds
         normalised = np.stack([normalise_cloud(c) for c in clouds])  # (B, N, 3) float32
@@ -158,9 +206,24 @@ class TrainedClassifier(TrainedModel):
     names}``.
     """
 
-    task = "cls"
     described_as = "classifier, {n} classes"
     batched = frozenset({"probabilities", "classes"})
+
+    @classmethod
+    def metadata_from(cls, tables: Any) -> dict[str, Any]:
+        return {"num_classes": int(tables.num_labels), "class_names": list(tables.class_names)}
+
+    @classmethod
+    def check_metadata(cls, meta: Mapping[str, Any], source: str = "metadata") -> None:
+        """``num_classes`` >= 1 and as many ``class_names``, the network's own count agreeing."""
+        super().check_metadata(meta, source)
+        count = _count(meta, "num_classes", source)
+        _names(meta, "class_names", count, source)
+        _agrees(meta, "num_classes", count, source)
+
+    def __init__(self, network: nn.Module, metadata: Mapping[str, Any]) -> None:
+        super().__init__(network, metadata)
+        self.class_names = list(metadata["class_names"])
 
     @torch.no_grad()
     def class_probabilities(self, sampled: torch.Tensor) -> torch.Tensor:
@@ -188,23 +251,67 @@ class TrainedSegmenter(TrainedModel):
     The part of an input point is the part of its nearest resampled point, chosen among its
     category's parts. ``predict(points, category)`` returns ``{"parts": (N,) or (B, N) int64
     array of global part ids, one for every input point, "categories": the category name
-    (a list for a batch)}``. ``metadata`` adds ``category_parts`` (each category's part ids);
-    ``class_names`` are the category names.
+    (a list for a batch)}``. ``metadata`` holds ``num_parts``, ``categories`` (the names)
+    and ``category_parts`` (each category's global part ids).
     """
 
-    task = "seg"
     described_as = "part segmenter, {n} categories"
-    needs = TrainedModel.needs | {"category_parts"}
     batched = frozenset({"parts", "categories"})
+
+    @classmethod
+    def metadata_from(cls, tables: Any) -> dict[str, Any]:
+        return {
+            "num_parts": int(tables.num_labels),
+            "categories": list(tables.class_names),
+            "category_parts": [[int(p) for p in parts] for parts in tables.category_parts],
+        }
+
+    @classmethod
+    def check_metadata(cls, meta: Mapping[str, Any], source: str = "metadata") -> None:
+        """``num_parts`` >= 1; one name and one non-empty list of part ids per category,
+        each id in ``[0, num_parts)`` and in one category only; the network's counts agree."""
+        super().check_metadata(meta, source)
+        num_parts = _count(meta, "num_parts", source)
+        parts = meta.get("category_parts")
+        if not isinstance(parts, list) or not parts:
+            raise CheckpointError(f"{source}: category_parts must be a list of part lists")
+        _names(meta, "categories", len(parts), source)
+        seen: set[int] = set()
+        for i, ids in enumerate(parts):
+            if (
+                not isinstance(ids, list)
+                or not ids
+                or not all(
+                    isinstance(p, int) and not isinstance(p, bool) and 0 <= p < num_parts
+                    for p in ids
+                )
+            ):
+                raise CheckpointError(
+                    f"{source}: category_parts[{i}]={ids!r}; expected a non-empty list of part "
+                    f"ids in [0, {num_parts})"
+                )
+            if seen & set(ids):
+                raise CheckpointError(
+                    f"{source}: part {sorted(seen & set(ids))[0]} belongs to two categories"
+                )
+            seen |= set(ids)
+        _agrees(meta, "num_parts", num_parts, source)
+        _agrees(meta, "num_categories", len(parts), source)
 
     def __init__(self, network: nn.Module, metadata: Mapping[str, Any]) -> None:
         super().__init__(network, metadata)
+        self.class_names = list(metadata["categories"])
         self.categories = self.class_names
         self.category_parts = metadata["category_parts"]
-        self._mask = category_part_mask(self.category_parts, int(metadata["num_classes"]))
+        self._mask = category_part_mask(self.category_parts, int(metadata["num_parts"]))
 
     def category_index(self, category: str | int) -> int:
-        """A category, by name (any case) or index."""
+        """A category, by name (any case) or integer index."""
+        if isinstance(category, bool) or not isinstance(category, str | int | np.integer):
+            raise ValueError(
+                f"category must be a name or an integer index, got {category!r} "
+                f"({type(category).__name__})"
+            )
         if isinstance(category, str):
             lowered = [n.lower() for n in self.class_names]
             if category.lower() not in lowered:
@@ -237,7 +344,7 @@ class TrainedSegmenter(TrainedModel):
                 f"a part segmenter needs category= (one of {', '.join(self.class_names)})"
             )
         clouds = len(normalised)
-        one = isinstance(category, str | int | np.integer)
+        one = not isinstance(category, Sequence | np.ndarray) or isinstance(category, str)
         wanted = [category] * clouds if one else list(category)
         if len(wanted) != clouds:
             raise ValueError(f"{len(wanted)} categories given for {clouds} clouds")

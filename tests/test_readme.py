@@ -33,8 +33,8 @@ def test_load_model_example_runs(tmp_path):
     import numpy as np
     import torch
 
+    from pointea.checkpoint import METADATA_VERSION
     from pointea.cli.attention_config import attention_node
-    from pointea.cli.run_config import METADATA_VERSION
     from pointea.models import PointTransformerCls
 
     (example,) = [block for block in fenced("python") if "load_model" in block]
@@ -46,7 +46,8 @@ def test_load_model_example_runs(tmp_path):
             "num_classes": 3, "embed_channels": 8, "stage_channels": [8, 8],
             "num_samples": [16, 8], "k": 4, "fuse_channels": 8, "head_channels": [8, 8],
             "attention": attention_node("external")}, "version": METADATA_VERSION,
-            "num_points": 32, "num_classes": 3, "class_names": names}  # fmt: skip
+            "num_points": 32, "num_classes": 3, "class_names": names,
+            "trained_model": "pointea.trained_model.TrainedClassifier"}  # fmt: skip
     state = {f"model.{k}": v for k, v in net.state_dict().items()}
     (ckpt,) = re.findall(r'load_model\("([^"]+)"\)', example)
     (tmp_path / ckpt).parent.mkdir(parents=True)
@@ -196,4 +197,4 @@ def test_readme_download_command_parses(tmp_path):
     assert len(downloads) == 2
     for download in downloads:
         args = [*download[3:], "--archive", str(tmp_path / "by_hand.zip")]
-        assert main(args) == 1  # parsed; stops at the missing archive, before touching --root
+        assert main(args) == 2  # a user error; parsed; stops at the missing archive, before touching --root

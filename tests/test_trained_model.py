@@ -26,7 +26,7 @@ def classifier():
     torch.manual_seed(0)
     net = PointTransformerCls(3, stage_channels=(16, 16), num_samples=(32, 16), **TINY)
     meta = {"task": "cls", "num_points": 48, "num_classes": 3, "class_names": ["a", "b", "c"]}
-    return TrainedModel(net, meta)
+    return TrainedClassifier(net, meta)
 
 
 @pytest.fixture(scope="module")
@@ -35,9 +35,9 @@ def segmenter():
     net = PointTransformerSeg(
         num_parts=5, num_categories=2, channels=16, category_channels=8, **TINY
     )
-    meta = {"task": "seg", "num_points": 48, "num_classes": 5, "class_names": ["Mug", "Lamp"],
+    meta = {"task": "seg", "num_points": 48, "num_parts": 5, "categories": ["Mug", "Lamp"],
             "category_parts": CATEGORY_PARTS}  # fmt: skip
-    return TrainedModel(net, meta)
+    return TrainedSegmenter(net, meta)
 
 
 def written_out(cloud, num_points, seed=0):
@@ -97,6 +97,33 @@ def test_segmenter_labels_every_point_by_its_nearest_resampled_point(segmenter):
             r"points must be \(N, 3\) or \(B, N, 3\), got shape \(5, 2\)",
         ),
         ("cls", np.full((60, 3), np.nan), {}, "finite"),
+        ("cls", np.zeros((60, 3), complex), {}, "real numbers .*, got complex128"),
+        ("cls", np.zeros((60, 3), bool), {}, "real numbers .*, got bool"),
+        ("cls", np.zeros((0, 3)), {}, r"empty clouds \(shape \(0, 3\)\): expected N >= 1"),
+        (
+            "cls",
+            np.zeros((0, 60, 3)),
+            {},
+            r"a batch of zero clouds: expected \(B, N, 3\) with B >= 1",
+        ),
+        (
+            "cls",
+            [np.zeros((60, 3)), np.zeros((50, 3))],
+            {},
+            "clouds of one size; for clouds of different sizes",
+        ),
+        (
+            "seg",
+            RNG.random((60, 3)),
+            {"category": 1.0},
+            r"category must be a name or an integer index, got 1\.0",
+        ),
+        (
+            "seg",
+            RNG.random((60, 3)),
+            {"category": True},
+            "category must be a name or an integer index",
+        ),
         ("cls", RNG.random((60, 3)), {"category": "a"}, "category= is for part segmenters"),
         ("cls", RNG.random((20, 3)), {}, "20 points, fewer than the 32 the model needs"),
         ("seg", RNG.random((60, 3)), {}, "needs category= \\(one of Mug, Lamp\\)"),
@@ -119,15 +146,26 @@ def test_package_facts():
     assert pointea.TrainedModel is TrainedModel and callable(pointea.load_model)
 
 
-def test_the_metadata_task_picks_the_kind(classifier, segmenter):
-    assert type(classifier) is TrainedClassifier and type(segmenter) is TrainedSegmenter
+def test_each_kind_checks_its_metadata(classifier, segmenter):
     assert repr(classifier) == "TrainedModel(classifier, 3 classes, num_points=48)"
     assert repr(segmenter) == "TrainedModel(part segmenter, 2 categories, num_points=48)"
     assert classifier.categories is None and segmenter.categories == ["Mug", "Lamp"]
-    meta = {"task": "detect", "num_points": 48, "num_classes": 3, "class_names": list("abc")}
-    with pytest.raises(ValueError, match="task must be one of 'cls', 'seg', got 'detect'"):
-        TrainedModel(classifier.network, meta)
-    seg_meta = {**segmenter.metadata}
-    del seg_meta["category_parts"]
-    with pytest.raises(ValueError, match=r"lacks \['category_parts'\]"):
-        TrainedModel(segmenter.network, seg_meta)
+    with pytest.raises(TypeError, match="TrainedModel is abstract"):
+        TrainedModel(classifier.network, classifier.metadata)
+    seg = segmenter.metadata
+    bad = [
+        (
+            {**seg, "category_parts": [[0, 1], [2, 9]]},
+            r"category_parts\[1\]=\[2, 9\]; expected .* in \[0, 5\)",
+        ),
+        ({**seg, "category_parts": [[0, 1], [1, 2]]}, "part 1 belongs to two categories"),
+        ({**seg, "categories": ["Mug"]}, "1 categories for 2; expected 2"),
+        ({**seg, "num_parts": 0}, r"num_parts=0; expected an integer >= 1"),
+        ({**seg, "num_points": -3}, r"num_points=-3; expected an integer >= 1"),
+        ({k: v for k, v in seg.items() if k != "category_parts"}, "category_parts must be"),
+    ]
+    for meta, message in bad:
+        with pytest.raises(ValueError, match=message):
+            TrainedSegmenter(segmenter.network, meta)
+    with pytest.raises(ValueError, match="class_names must be a list of names"):
+        TrainedClassifier(classifier.network, {**classifier.metadata, "class_names": [1, 2, 3]})

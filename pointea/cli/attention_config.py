@@ -12,7 +12,7 @@ from typing import Any
 from hydra.utils import instantiate
 from omegaconf import OmegaConf
 
-from pointea.cli.run_config import ConfigError
+from pointea.config_error import ConfigError
 from pointea.configs import CONFIG_DIR
 from pointea.models import MixerFactory
 

@@ -1,7 +1,7 @@
 """Value checks on a composed configuration, one function per concern, run before any work.
 
 Each refusal is a :class:`ConfigError` naming ``key=value`` and what is allowed, so
-:func:`~pointea.cli.run_config.exit_on_user_error` prints it as one line.
+:func:`~pointea.error_boundary.exit_on_user_error` prints it as one line.
 """
 
 from __future__ import annotations
@@ -10,7 +10,8 @@ from typing import Any
 
 from omegaconf import DictConfig
 
-from pointea.cli.run_config import ConfigError
+from pointea.config_error import ConfigError
+from pointea.tasks.weight_average import check_decay
 
 __all__ = [
     "check_data_values",
@@ -46,8 +47,14 @@ def check_data_values(cfg: DictConfig) -> None:
 
 
 def check_task_values(cfg: DictConfig) -> None:
-    """``task.votes``: 1 (no voting) or more."""
+    """``task.votes``: 1 (no voting) or more; ``task.ema_decay``: null (off) or in (0, 1)."""
     _at_least("task.votes", cfg.task.votes, 1, " (1: no test-time voting)")
+    decay = cfg.task.get("ema_decay")
+    if decay is not None:
+        try:
+            check_decay(decay)
+        except ValueError as err:
+            raise ConfigError(str(err)) from None
 
 
 def check_model_values(cfg: DictConfig) -> None:

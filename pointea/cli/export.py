@@ -20,9 +20,17 @@ import hydra
 from hydra.core.config_store import ConfigStore
 from omegaconf import MISSING, DictConfig
 
-from pointea.cli.checkpoint import load_network
-from pointea.cli.run_config import ConfigError, exit_on_user_error
-from pointea.export import FORMATS, INPUTS, export_onnx, export_torchscript, input_names
+from pointea.checkpoint import load_network
+from pointea.cli.run_config import ConfigError, config_dirs
+from pointea.error_boundary import exit_on_user_error
+from pointea.export import (
+    FORMATS,
+    INPUTS,
+    check_export,
+    export_onnx,
+    export_torchscript,
+    input_names,
+)
 
 __all__ = ["ExportConfig", "export", "main"]
 
@@ -39,16 +47,16 @@ ConfigStore.instance().store(name="export", node=ExportConfig)
 
 
 def export(cfg: DictConfig) -> Path:
-    """Load the checkpoint's network (its weight average when it has one) and write it."""
+    """Load the checkpoint's network (its weight average when it has one) and write it
+    whole or not at all (see :mod:`pointea.export`)."""
     if cfg.format not in FORMATS:
         raise ConfigError(f"format must be one of {', '.join(FORMATS)}, got {cfg.format!r}")
-    network, meta = load_network(cfg.ckpt_path)
+    network, meta = load_network(cfg.ckpt_path, config_dirs=config_dirs())
     num_points = cfg.num_points or meta["num_points"]
-    if num_points < getattr(network, "min_points", 1):
-        raise ConfigError(
-            f"num_points={num_points} is fewer than the {network.min_points} points the model "
-            f"needs for its neighbourhoods"
-        )
+    try:
+        check_export(network, cfg.output, cfg.format, num_points)
+    except ValueError as err:
+        raise ConfigError(str(err)) from None
     write = export_onnx if cfg.format == "onnx" else export_torchscript
     path = write(network, cfg.output, num_points=num_points)
     shapes = dict(INPUTS)

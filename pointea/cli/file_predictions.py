@@ -1,6 +1,6 @@
 """What ``predict`` does with one file, per kind of trained model: a classifier prints and
 records its top-5 classes; a part segmenter writes a coloured PLY and a PNG of every input
-point's part. ``predict`` picks the one whose ``serves`` is the loaded model's kind."""
+point's part. A task's config names its flow (``predict._target_``)."""
 
 from __future__ import annotations
 
@@ -11,8 +11,9 @@ import numpy as np
 import torch
 from omegaconf import DictConfig
 
-from pointea.cli.checkpoint import load_model
-from pointea.cli.run_config import ConfigError
+from pointea.checkpoint import load_model
+from pointea.cli.run_config import ConfigError, config_dirs
+from pointea.network_builder import resolve_target, task_configs
 from pointea.trained_model import TrainedClassifier, TrainedModel, TrainedSegmenter
 from pointea.vis import label_colors
 from pointea.vis.figures import captioned_row, save_png
@@ -28,10 +29,9 @@ def _sampled(model: TrainedModel, points: np.ndarray, seed: int, source: Path) -
 
 
 class FilePredictions:
-    """The per-file flow of one kind of trained model (``serves``); :func:`file_predictions`
-    picks among the subclasses, so a new task adds one subclass and edits nothing else."""
-
-    serves: type[TrainedModel] = TrainedModel
+    """The per-file flow of one kind of trained model, built as ``flow(model, cfg)``; a task
+    names its flow in its config (``predict._target_``), so a new task adds one subclass
+    and one config line."""
 
     def __call__(self, path: Path, raw: np.ndarray, points: np.ndarray, out: Path) -> dict:
         """``raw``: the file's points (N, 3); ``points``: normalised. Returns the record."""
@@ -41,10 +41,13 @@ class FilePredictions:
 class ClassPredictions(FilePredictions):
     """The top-5 classes of each file's cloud, printed and recorded."""
 
-    serves = TrainedClassifier
-
     def __init__(self, model: TrainedClassifier, cfg: DictConfig) -> None:
         self.model, self.seed = model, cfg.seed
+        if cfg.get("category") or cfg.get("cls_ckpt_path"):  # refused, as predict() refuses it
+            given = "category" if cfg.get("category") else "cls_ckpt_path"
+            raise ConfigError(
+                f"{given}= is for part segmenters; {cfg.ckpt_path} is a classifier: leave it out"
+            )
 
     def __call__(self, path: Path, raw: np.ndarray, points: np.ndarray, out: Path) -> dict:
         """``raw``: the file's points (N, 3); ``points``: normalised. Returns the record."""
@@ -65,8 +68,6 @@ class PartPredictions(FilePredictions):
     classifier's classes that are categories of the segmenter.
     """
 
-    serves = TrainedSegmenter
-
     def __init__(self, model: TrainedSegmenter, cfg: DictConfig) -> None:
         self.model, self.seed = model, cfg.seed
         names = model.class_names
@@ -77,11 +78,11 @@ class PartPredictions(FilePredictions):
             except ValueError as err:
                 raise ConfigError(f"category={cfg.category}: {err}") from None
         elif cfg.cls_ckpt_path:
-            self.classifier = load_model(cfg.cls_ckpt_path)
+            self.classifier = load_model(cfg.cls_ckpt_path, config_dirs=config_dirs())
             if not isinstance(self.classifier, TrainedClassifier):
                 raise ConfigError(
                     f"{cfg.cls_ckpt_path} is a task={self.classifier.task} checkpoint; "
-                    f"a task={TrainedClassifier.task} checkpoint is needed here"
+                    f"a classifier's checkpoint is needed here"
                 )
             known = {n.lower() for n in names}
             self.cls_to_category = {
@@ -136,8 +137,10 @@ class PartPredictions(FilePredictions):
 
 
 def file_predictions(model: TrainedModel, cfg: DictConfig) -> FilePredictions:
-    """The per-file flow for the model's kind."""
-    for flow in FilePredictions.__subclasses__():
-        if isinstance(model, flow.serves):
-            return flow(model, cfg)
-    raise ConfigError(f"predict has no per-file flow for {model!r}")
+    """The per-file flow the model's task config names (``predict._target_``)."""
+    tasks = task_configs(config_dirs())
+    node = tasks.get(model.task, {}).get("predict")
+    if not isinstance(node, dict) or "_target_" not in node:
+        raise ConfigError(f"task={model.task} names no predict flow (predict._target_)")
+    flow = resolve_target(node["_target_"], {node["_target_"]}, f"task={model.task}")
+    return flow(model, cfg)

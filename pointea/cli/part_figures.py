@@ -31,10 +31,10 @@ class PartFigures:
     def __init__(self, meta: Mapping[str, Any], release: Path | None = None) -> None:
         """``release``: the data's release folder, whose ``part_names.json`` (if any) names
         the parts in the legend."""
-        self.names: Sequence[str] = meta["class_names"]
+        self.names: Sequence[str] = meta["categories"]
         self.category_parts: Sequence[Sequence[int]] = meta["category_parts"]
         self.part_names = read_part_names(release or Path(), self.names, self.category_parts)
-        self.mask = category_part_mask(meta["category_parts"], meta["num_classes"])  # (C, P)
+        self.mask = category_part_mask(meta["category_parts"], meta["num_parts"])  # (C, P)
 
     def predict(self, network, batch: Mapping[str, torch.Tensor]) -> torch.Tensor:
         """Part ids (B, N), restricted to each shape's category."""

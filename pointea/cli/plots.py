@@ -6,6 +6,7 @@ import argparse
 import sys
 from pathlib import Path
 
+from pointea.error_boundary import exit_code
 from pointea.vis.metrics_log import MetricsLogError
 from pointea.vis.plots import plot_run
 
@@ -16,13 +17,12 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="pointea-plots", description=__doc__.splitlines()[0])
     parser.add_argument("run_dir", type=Path, help="a run folder written by train.py")
     args = parser.parse_args(argv)
-    try:
+
+    def draw() -> None:
         for path in plot_run(args.run_dir):
             print(path)
-    except (FileNotFoundError, MetricsLogError) as err:
-        print(f"error: {err}", file=sys.stderr)
-        return 2  # a user's error: the exit status of every pointea CLI
-    return 0
+
+    return exit_code(draw, where=args.run_dir, also=(MetricsLogError,))
 
 
 if __name__ == "__main__":

@@ -22,14 +22,15 @@ from typing import Any
 import hydra
 from omegaconf import DictConfig
 
-from pointea.cli.checkpoint import load_model
+from pointea.checkpoint import load_model
 from pointea.cli.config_checks import check_predict_values
 from pointea.cli.file_predictions import file_predictions
 from pointea.cli.outputs import write_json
-from pointea.cli.run_config import ConfigError, exit_on_user_error
+from pointea.cli.run_config import ConfigError, config_dirs
 from pointea.configs import CONFIG_DIR
 from pointea.data import DatasetError
 from pointea.data.user_clouds import normalise_cloud
+from pointea.error_boundary import EXIT_USER_ERROR, exit_on_user_error
 from pointea.vis.point_files import read_points
 from pointea.vis.render import RenderError
 
@@ -145,7 +146,7 @@ def predict(cfg: DictConfig) -> list[dict[str, Any]]:
             f"remove them, or pass merge=true to add this run's results to them"
         )
     inputs = _inputs(Path(cfg.input))
-    predict_file = file_predictions(load_model(cfg.ckpt_path), cfg)
+    predict_file = file_predictions(load_model(cfg.ckpt_path, config_dirs=config_dirs()), cfg)
     out.mkdir(parents=True, exist_ok=True)
     results = []
     for path, problem in inputs:
@@ -170,7 +171,8 @@ def predict(cfg: DictConfig) -> list[dict[str, Any]]:
 @hydra.main(version_base="1.3", config_path=str(CONFIG_DIR), config_name="predict")
 def _hydra_main(cfg: DictConfig) -> None:
     results = exit_on_user_error(lambda: predict(cfg))
-    sys.exit(1 if any("error" in r for r in results) else 0)
+    # A file that could not be predicted is the user's to fix, like any other user error.
+    sys.exit(EXIT_USER_ERROR if any("error" in r for r in results) else 0)
 
 
 def main() -> None:

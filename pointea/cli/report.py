@@ -247,14 +247,13 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--device", default="cpu", help="where to time inference (cpu, cuda)")
     args = parser.parse_args(argv)
-    try:
-        written = write_report(args.sweep, measure=not args.no_measure, device=args.device)
-    except (FileNotFoundError, ReportError) as err:
-        print(f"error: {err}", file=sys.stderr)
-        return 2  # a user's error: the exit status of every pointea CLI
-    for path in written:
-        print(path)
-    return 0
+    from pointea.error_boundary import exit_code  # the CLIs' one error boundary
+
+    def report() -> None:
+        for path in write_report(args.sweep, measure=not args.no_measure, device=args.device):
+            print(path)
+
+    return exit_code(report, where=args.sweep, also=(ReportError,))
 
 
 if __name__ == "__main__":

@@ -2,61 +2,40 @@
 
 from __future__ import annotations
 
-import errno
-import sys
-from collections.abc import Callable
-from typing import Any, TypeVar
+from pathlib import Path
+from typing import Any
 
+from hydra.core.hydra_config import HydraConfig
 from hydra.errors import InstantiationException
-from hydra.utils import get_object, instantiate
+from hydra.utils import get_class, get_object, instantiate
 from omegaconf import DictConfig, OmegaConf, open_dict
 
+from pointea.checkpoint import METADATA_VERSION, checkpoint_metadata, load_checkpoint
+from pointea.cli.config_checks import check_train_values
+from pointea.config_error import ConfigError
 from pointea.data.errors import DatasetError
 from pointea.data.release_tables import ReleaseTables
-from pointea.tasks.checkpoint_io import CheckpointError
-from pointea.tasks.weight_average import EMA_KEY
-from pointea.vis.atomic import WriteError
+from pointea.error_boundary import exit_on_user_error
+from pointea.network_builder import config_dirs_from_searchpath
+from pointea.tasks.weight_average import EMA_KEY, check_same_decay
 
 __all__ = [
-    "METADATA_VERSION",
     "ConfigError",
-    "check_checkpoint",
-    "check_metadata_version",
+    "check_run_config",
+    "check_same_tables",
     "check_task_and_data",
+    "config_dirs",
     "exit_on_user_error",
     "run_metadata",
-    "use_stored_network",
 ]
 
-T = TypeVar("T")
 
-# Version 2: the network config holds its attention as a node (``model.attention._target_``).
-METADATA_VERSION = 2
-
-
-class ConfigError(ValueError):
-    """A configuration or checkpoint that cannot work; the message says which key and why."""
-
-
-# What a user can cause: reported as one line, not a traceback.
-USER_ERRORS = (ConfigError, DatasetError, CheckpointError, FileNotFoundError, WriteError)
-# Full disk or quota, no permission, read-only file system: also one line, naming the file.
-DISK_ERRORS = {errno.ENOSPC, errno.EDQUOT, errno.EACCES, errno.EPERM, errno.EROFS}
-
-
-def exit_on_user_error(action: Callable[[], T]) -> T:
-    """Run a CLI's work; a user error ends the program with its message and exit status 2."""
-    try:
-        return action()
-    except USER_ERRORS as err:
-        print(f"error: {err}", file=sys.stderr)
-        sys.exit(2)
-    except OSError as err:
-        if err.errno not in DISK_ERRORS:
-            raise
-        where = f"{err.filename}: " if err.filename else ""
-        print(f"error: {where}{err.strerror or err}", file=sys.stderr)
-        sys.exit(2)
+def config_dirs() -> list[Path]:
+    """The user's config folders of the running Hydra app (its ``hydra.searchpath``): their
+    networks and attention kinds may be named by a checkpoint."""
+    if not HydraConfig.initialized():
+        return []
+    return config_dirs_from_searchpath(HydraConfig.get().get("searchpath"))
 
 
 def check_task_and_data(cfg: DictConfig) -> None:
@@ -94,76 +73,74 @@ def check_task_and_data(cfg: DictConfig) -> None:
             )
 
 
+def _stored_run(cfg: DictConfig) -> dict[str, Any] | None:
+    """The checkpoint ``ckpt_path`` names, its metadata validated as data and its network
+    checked against the allow-list; ``mode=test`` takes its network into ``cfg.model``
+    (whatever ``model.*`` the command line gave), a resume must describe the same network
+    and weight average as the config."""
+    if not cfg.ckpt_path:
+        return None
+    path = str(cfg.ckpt_path)
+    checkpoint = load_checkpoint(path)
+    stored = checkpoint_metadata(checkpoint, path, config_dirs=config_dirs())
+    if stored["task"] != cfg.task.name:
+        raise ConfigError(
+            f"{path} is a task={stored['task']} checkpoint, but this run is task={cfg.task.name}"
+        )
+    if cfg.mode == "test":
+        with open_dict(cfg):
+            cfg.model = stored["model"]
+        return checkpoint
+    if stored["model"] != OmegaConf.to_container(cfg.model, resolve=True):
+        raise ConfigError(
+            f"{path} holds a different network than model= describes; resume with the same "
+            f"model config"
+        )
+    average, decay = checkpoint.get(EMA_KEY), cfg.task.get("ema_decay")
+    if average and decay:
+        try:
+            check_same_decay(average["decay"], decay, path)
+        except ValueError as err:
+            raise ConfigError(str(err)) from None
+    return checkpoint
+
+
+def check_run_config(cfg: DictConfig) -> dict[str, Any] | None:
+    """Every check of a ``train.py`` run that needs no data: the task and data fit, the
+    stored checkpoint (if any) and the values. Returns the checkpoint ``ckpt_path`` names."""
+    check_task_and_data(cfg)
+    checkpoint = _stored_run(cfg)
+    try:
+        check_train_values(cfg)
+    except ConfigError as err:
+        if cfg.mode != "test":
+            raise
+        raise ConfigError(f"{err} (model.* is the network stored in {cfg.ckpt_path})") from None
+    return checkpoint
+
+
 def run_metadata(cfg: DictConfig, tables: ReleaseTables) -> dict[str, Any]:
-    """Plain data stored in every checkpoint: enough to rebuild the network and label outputs."""
+    """Plain data stored in every checkpoint: enough to rebuild the network and its
+    trained-model kind and to label outputs (see :mod:`pointea.checkpoint`)."""
+    kind = cfg.task.trained_model._target_
     return {
         "version": METADATA_VERSION,
         "task": cfg.task.name,
+        "trained_model": kind,
         "model": OmegaConf.to_container(cfg.model, resolve=True),
-        "num_classes": tables.num_labels,  # values of y: classes, or global part ids
         "num_points": int(cfg.data.num_points),
-        "class_names": list(tables.class_names),
-        "category_parts": [list(p) for p in tables.category_parts],
+        **get_class(kind).metadata_from(tables),
     }
 
 
-def check_metadata_version(path: str, stored: dict[str, Any]) -> None:
-    """Checkpoints written before the attention became a config node are named, with the fix."""
-    if stored.get("version") != METADATA_VERSION:
-        raise ConfigError(
-            f"{path} was written by an older pointea (its network config has the old "
-            f"attention=<kind> form); convert it once with `python -m "
-            f"pointea.cli.checkpoint_upgrade {path} NEW.ckpt` and use NEW.ckpt"
-        )
+# Metadata entries that describe the network and its input, not the data's label tables.
+_NOT_TABLES = ("version", "task", "trained_model", "model", "num_points")
 
 
-def check_checkpoint(
-    path: str,
-    checkpoint: dict[str, Any],
-    metadata: dict[str, Any],
-    mode: str,
-    ema_decay: float | None = None,
-) -> None:
-    """The checkpoint must belong to this task and this data; resuming needs the same network
-    and, when the checkpoint holds a weight average, the same ``task.ema_decay``."""
-    stored = checkpoint.get("pointea")
-    if not isinstance(stored, dict) or "task" not in stored:
-        raise ConfigError(f"{path} was not written by pointea's train.py (no 'pointea' metadata)")
-    check_metadata_version(path, stored)
-    if stored["task"] != metadata["task"]:
-        raise ConfigError(
-            f"{path} is a task={stored['task']} checkpoint, but this run is task={metadata['task']}"
-        )
-    for key in ("num_classes", "class_names", "category_parts"):
-        if stored.get(key) != metadata[key]:
+def check_same_tables(path: str, stored: dict[str, Any], metadata: dict[str, Any]) -> None:
+    """A checkpoint is used only with data of the label tables it was trained on."""
+    for key, value in metadata.items():
+        if key not in _NOT_TABLES and stored.get(key) != value:
             raise ConfigError(
-                f"{path} was trained with {key}={stored.get(key)!r}, but the data has {metadata[key]!r}"
+                f"{path} was trained with {key}={stored.get(key)!r}, but the data has {value!r}"
             )
-    if mode == "fit" and stored["model"] != metadata["model"]:
-        raise ConfigError(
-            f"{path} holds a different network than model= describes; resume with the same model config"
-        )
-    average = checkpoint.get(EMA_KEY)
-    if mode == "fit" and average and ema_decay and float(average["decay"]) != float(ema_decay):
-        raise ConfigError(
-            f"{path} holds a weight average with decay {average['decay']}, but "
-            f"task.ema_decay={ema_decay}: resume with task.ema_decay={average['decay']}"
-        )
-
-
-def use_stored_network(cfg: DictConfig, checkpoint: dict[str, Any]) -> None:
-    """``mode=test`` runs the network stored in the checkpoint, whatever ``model.*`` the
-    command line gave: put it into ``cfg.model`` so the value checks judge that network."""
-    stored = checkpoint.get("pointea")
-    if not isinstance(stored, dict) or "model" not in stored:
-        raise ConfigError(
-            f"{cfg.ckpt_path} was not written by pointea's train.py (no 'pointea' metadata)"
-        )
-    check_metadata_version(cfg.ckpt_path, stored)
-    if stored["task"] != cfg.task.name:
-        raise ConfigError(
-            f"{cfg.ckpt_path} is a task={stored['task']} checkpoint, but this run is "
-            f"task={cfg.task.name}"
-        )
-    with open_dict(cfg):
-        cfg.model = stored["model"]

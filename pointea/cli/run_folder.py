@@ -17,12 +17,15 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from hydra.experimental.callback import Callback
 from omegaconf import DictConfig, OmegaConf
 
-from pointea.cli.run_config import ConfigError
+from pointea.checkpoint import run_folder
+from pointea.config_error import ConfigError
 from pointea.tasks.checkpoint_io import remove_stale_temporaries
 
 __all__ = [
+    "RefuseHeldRunFolder",
     "RunFolderError",
     "claim_run_folder",
     "is_primary_process",
@@ -51,14 +54,14 @@ def is_primary_process() -> bool:
 
 
 def resumed_run_folder(ckpt_path: str | Path) -> Path:
-    """The run folder a resume continues in: ``RUN`` for ``RUN/checkpoints/NAME.ckpt``.
+    """The run folder a resume continues in: ``RUN`` for ``RUN/checkpoints/NAME.ckpt``
+    (see :func:`pointea.checkpoint.run_folder`).
 
     Raises:
         RunFolderError: the checkpoint does not lie in a run folder's ``checkpoints/``.
     """
-    path = Path(ckpt_path).resolve()
-    folder = path.parent.parent
-    if path.parent.name != "checkpoints" or not (folder / "config.yaml").is_file():
+    folder = run_folder(ckpt_path)
+    if folder is None:
         raise RunFolderError(
             f"ckpt_path={ckpt_path}: mode=fit resumes a run in its own folder, so the checkpoint "
             f"must be RUN/checkpoints/NAME.ckpt beside RUN/config.yaml (this one is not); "
@@ -69,6 +72,36 @@ def resumed_run_folder(ckpt_path: str | Path) -> Path:
 
 def _held_outputs(folder: Path) -> list[str]:
     return [name for name in RUN_OUTPUTS if (folder / name).exists()]
+
+
+def refuse_held_folder(folder: Path) -> None:
+    """A new run is refused a folder that already holds a run's outputs."""
+    held = _held_outputs(folder)
+    if held:
+        raise RunFolderError(
+            f"run folder {folder} already holds a run ({', '.join(held)}); a new run needs a "
+            f"new folder, and mode=fit ckpt_path={folder / 'checkpoints' / 'last.ckpt'} "
+            f"resumes that one"
+        )
+
+
+class RefuseHeldRunFolder(Callback):
+    """Hydra callback (``hydra.callbacks`` in ``train.yaml``): a new run into a folder that
+    holds a run is refused before Hydra writes anything there, so that run's own record of
+    how it was launched (``.hydra/config.yaml``, ``overrides.yaml``, ``hydra.yaml``) stays
+    as it was. :func:`claim_run_folder` checks again under the folder's lock."""
+
+    def on_run_start(self, config: DictConfig, **kwargs: Any) -> None:
+        from hydra.core.hydra_config import HydraConfig
+
+        from pointea.error_boundary import exit_on_user_error
+
+        if config.get("mode") == "fit" and config.get("ckpt_path"):
+            return  # a resume works in the checkpoint's own run folder
+        if not is_primary_process():
+            return  # a DDP process the primary one started: it joins the primary's folder
+        HydraConfig.instance().set_config(config)  # the output folder names use hydra:...
+        exit_on_user_error(lambda: refuse_held_folder(Path(str(config.hydra.run.dir))))
 
 
 def _lock(folder: Path) -> int:
@@ -134,14 +167,9 @@ def claim_run_folder(folder: Path, *, resume: bool) -> Iterator[Path]:
     folder.mkdir(parents=True, exist_ok=True)
     fd = _lock(folder)
     try:
-        held = _held_outputs(folder)
-        if held and not resume:
-            raise RunFolderError(
-                f"run folder {folder} already holds a run ({', '.join(held)}); a new run needs a "
-                f"new folder, and mode=fit ckpt_path={folder / 'checkpoints' / 'last.ckpt'} "
-                f"resumes that one"
-            )
-        if resume:
+        if not resume:
+            refuse_held_folder(folder)
+        else:
             remove_stale_temporaries(folder / "checkpoints")
         yield folder
     finally:

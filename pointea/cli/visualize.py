@@ -10,19 +10,23 @@ predicted class (green when right, red when wrong).
 
 from __future__ import annotations
 
+import json
 import sys
+import time
 from pathlib import Path
 
 import hydra
 import numpy as np
 import torch
-from hydra.utils import instantiate
+from hydra.utils import get_class, instantiate
 from omegaconf import DictConfig
 
-from pointea.cli.checkpoint import load_network, run_folder
+from pointea.checkpoint import load_network, run_folder
 from pointea.cli.config_checks import check_visualize_values
-from pointea.cli.run_config import ConfigError, check_checkpoint, exit_on_user_error
+from pointea.cli.outputs import write_json
+from pointea.cli.run_config import ConfigError, check_same_tables, config_dirs
 from pointea.configs import CONFIG_DIR
+from pointea.error_boundary import exit_on_user_error
 from pointea.vis.figures import contact_sheet, save_png
 from pointea.vis.window import NoDisplayError, show_clouds
 
@@ -49,7 +53,7 @@ def visualize(cfg: DictConfig) -> Path:
     :class:`~pointea.cli.part_figures.PartFigures`) from the checkpoint's metadata.
     """
     check_visualize_values(cfg)
-    network, meta = load_network(cfg.ckpt_path)
+    network, meta = load_network(cfg.ckpt_path, config_dirs=config_dirs())
     if meta["task"] != cfg.task.name:
         raise ConfigError(
             f"{cfg.ckpt_path} is a task={meta['task']} checkpoint, but this data (dataset "
@@ -66,19 +70,16 @@ def visualize(cfg: DictConfig) -> Path:
             f"data.features={list(datamodule.features)} feeds {3 + 3 * len(datamodule.features)}: "
             f"give the data.features (and data.in_channels) it was trained with"
         )
-    here = {"task": meta["task"], "num_classes": tables.num_labels, "class_names": tables.class_names,
-            "category_parts": [list(p) for p in tables.category_parts]}  # fmt: skip
-    check_checkpoint(cfg.ckpt_path, {"pointea": meta}, here, mode="test")
-    out = (
-        Path(cfg.output_dir)
-        if cfg.output_dir
-        else run_folder(cfg.ckpt_path) / "visualize" / cfg.split
-    )
+    kind = get_class(cfg.task.trained_model._target_)
+    check_same_tables(cfg.ckpt_path, meta, kind.metadata_from(tables))
+    folder = run_folder(cfg.ckpt_path) or Path(cfg.ckpt_path).resolve().parent
+    out = Path(cfg.output_dir) if cfg.output_dir else folder / "visualize" / cfg.split
     num_points = meta["num_points"]
     split = datamodule.load_split(cfg.split)
     count = min(cfg.num_shapes, len(split["pos"]))
     arrays = {k: v[:count, :num_points] if v.dim() > 1 else v[:count] for k, v in split.items()}
     figures = instantiate(cfg.task.figures, meta=meta, release=datamodule.folder)
+    start = time.time_ns()
     pictures, shown = [], []
     for picture, clouds in figures.draw(arrays, _predict(figures, network, arrays), out):
         pictures.append(picture)
@@ -87,19 +88,39 @@ def visualize(cfg: DictConfig) -> Path:
 
     sheet = contact_sheet([np.asarray(Image.open(p).convert("RGB")) for p in pictures], columns=4)
     save_png(sheet, out / "contact_sheet.png")
-    _remove_earlier_shapes(out, count)
+    _replace_record(out, start)
     print(f"wrote {len(pictures)} pictures, PLY files and contact_sheet.png to {out}")
     if cfg.show:
         show_clouds(shown, title=f"pointea: {Path(cfg.ckpt_path).name}")
     return out
 
 
-def _remove_earlier_shapes(out: Path, count: int) -> None:
-    """An earlier visualize into ``out`` that drew more shapes left ``shape_NNN.*`` files this
-    one did not redraw: remove them, so the folder shows only this contact sheet's shapes."""
-    for path in out.glob("shape_[0-9][0-9][0-9]*"):
-        if path.is_file() and int(path.name[6:9]) >= count:
+# What a visualize run wrote into its output folder, by name.
+RECORD = ".visualize.json"
+
+
+def _replace_record(out: Path, start: int) -> None:
+    """Record the files this run wrote (``shape_*`` and the contact sheet, written since
+    ``start``) and remove those an earlier visualize recorded that this one did not write
+    again, so the folder shows only this contact sheet's shapes. A file no visualize
+    recorded (a user's own ``shape_050_photo.jpg``) is never touched."""
+    written = sorted(
+        p.name
+        for p in [*out.glob("shape_*"), out / "contact_sheet.png"]
+        if p.is_file() and p.stat().st_mtime_ns >= start
+    )
+    record = out / RECORD
+    earlier = []
+    if record.is_file():
+        try:
+            earlier = list(json.loads(record.read_text())["files"])
+        except (ValueError, KeyError, TypeError):
+            earlier = []  # not ours to trust: remove nothing
+    for name in set(earlier) - set(written):
+        path = out / Path(name).name  # only names inside out
+        if path.is_file():
             path.unlink()
+    write_json(record, {"files": written})
 
 
 @hydra.main(version_base="1.3", config_path=str(CONFIG_DIR), config_name="visualize")

@@ -306,7 +306,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if not args.stall_timeout > 0:
         parser.error(f"--stall-timeout must be positive, got {args.stall_timeout}")
-    try:
+    from pointea.error_boundary import exit_code  # the CLIs' one error boundary
+
+    def download() -> None:
         folder = fetch(
             options[args.dataset],
             args.root,
@@ -314,14 +316,11 @@ def main(argv: Sequence[str] | None = None) -> int:
             archive=args.archive,
             stall_timeout=args.stall_timeout,
         )
-    except DatasetError as err:
-        print(f"error: {err}", file=sys.stderr)
-        return 1
-    except OSError as err:  # e.g. a full disk or no permission to create --root
-        print(f"error: {err.filename or args.root}: {err.strerror or err}", file=sys.stderr)
-        return 1
-    print(f"{args.dataset} is ready in {folder}")
-    return 0
+        print(f"{args.dataset} is ready in {folder}")
+
+    # A full disk or no permission to create --root is reported at --root when the
+    # error names no file.
+    return exit_code(download, where=args.root)
 
 
 if __name__ == "__main__":

@@ -38,7 +38,7 @@ class SegmentationTask(PointTask):
         if category_parts is None:
             category_parts = self.metadata["category_parts"]
         if category_names is None:
-            category_names = self.metadata["class_names"]
+            category_names = self.metadata["categories"]
         if len(category_names) != len(category_parts):
             raise ValueError(
                 f"{len(category_names)} category names for {len(category_parts)} part lists"

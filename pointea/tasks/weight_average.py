@@ -7,10 +7,29 @@ from typing import Any
 import torch
 from torch import nn
 
-__all__ = ["EMA_KEY", "WeightAverage"]
+from pointea.checkpoint import EMA_KEY
 
-# Where a checkpoint keeps the average (plain data: a float, an int and a dict of tensors).
-EMA_KEY = "pointea_ema"
+__all__ = ["EMA_KEY", "WeightAverage", "check_decay", "check_same_decay"]
+
+
+def check_decay(decay: Any, key: str = "task.ema_decay") -> None:
+    """A weight average's decay must be a number in (0, 1); ``null`` (off) is checked by the
+    caller. Raises ValueError naming ``key``."""
+    if isinstance(decay, bool) or not isinstance(decay, int | float) or not 0.0 < decay < 1.0:
+        raise ValueError(
+            f"{key}={decay!r} is not allowed: expected a number in (0, 1), e.g. 0.999, or "
+            f"null (off)"
+        )
+
+
+def check_same_decay(stored: Any, decay: float, source: str = "the checkpoint") -> None:
+    """A resumed weight average keeps its decay: ``task.ema_decay`` must be the stored one.
+    Raises ValueError naming ``source`` and the value to resume with."""
+    if float(stored) != float(decay):
+        raise ValueError(
+            f"{source} holds a weight average with decay {stored}, but task.ema_decay={decay}: "
+            f"resume with task.ema_decay={stored}"
+        )
 
 
 class WeightAverage:
@@ -25,8 +44,7 @@ class WeightAverage:
     """
 
     def __init__(self, decay: float) -> None:
-        if not 0.0 < decay < 1.0:
-            raise ValueError(f"task.ema_decay must be in (0, 1) or null (off), got {decay}")
+        check_decay(decay)
         self.decay = float(decay)
         self.num_updates = 0
         self.weights: dict[str, torch.Tensor] = {}
@@ -59,11 +77,7 @@ class WeightAverage:
         return {"decay": self.decay, "num_updates": self.num_updates, "weights": self.weights}
 
     def load_state_dict(self, state: dict[str, Any], device: torch.device | None = None) -> None:
-        if float(state["decay"]) != self.decay:
-            raise ValueError(
-                f"the checkpoint's weight average has decay {state['decay']}, but "
-                f"task.ema_decay={self.decay}: resume with the same task.ema_decay"
-            )
+        check_same_decay(state["decay"], self.decay)
         self.num_updates = int(state["num_updates"])
         self.weights = {
             k: v.to(device) if device else v.clone() for k, v in state["weights"].items()

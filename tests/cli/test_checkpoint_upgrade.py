@@ -1,4 +1,5 @@
-"""Checkpoints of the old form (attention=<kind> beside its options) convert exactly."""
+"""Checkpoints of older forms (version 1: attention=<kind> beside its options; version 2: a
+segmenter's parts and categories named as classes) convert exactly."""
 
 from functools import partial
 
@@ -6,11 +7,17 @@ import pytest
 import torch
 from tiny_networks import TINY_CLS
 
-from pointea.cli.checkpoint import load_network
-from pointea.cli.checkpoint_upgrade import main, upgrade_checkpoint
-from pointea.cli.run_config import ConfigError, check_checkpoint
-from pointea.models import PointTransformerCls
-from pointea.nn import LocalSelfAttention, OffsetAttention
+from pointea.checkpoint import (
+    METADATA_VERSION,
+    CheckpointError,
+    checkpoint_metadata,
+    load_model,
+    load_network,
+    upgrade_checkpoint,
+)
+from pointea.cli.checkpoint_upgrade import main
+from pointea.models import PointTransformerCls, PointTransformerSeg
+from pointea.nn import ExternalAttention, LocalSelfAttention, OffsetAttention
 
 SIZES = {**TINY_CLS, "dropout": 0.5}
 
@@ -54,12 +61,58 @@ def test_old_checkpoints_load_and_compute_what_they_did(tmp_path, kind, factory)
 def test_train_refuses_an_old_checkpoint_and_says_how_to_convert(tmp_path):
     torch.manual_seed(0)
     old = old_checkpoint(PointTransformerCls(5, attention=OffsetAttention, **SIZES), "offset")
-    here = {k: old["pointea"][k] for k in ("task", "num_classes", "class_names", "category_parts")}
-    with pytest.raises(ConfigError, match="python -m pointea.cli.checkpoint_upgrade old.ckpt"):
-        check_checkpoint("old.ckpt", old, here, mode="test")
+    with pytest.raises(CheckpointError, match="python -m pointea.cli.checkpoint_upgrade old.ckpt"):
+        checkpoint_metadata(old, "old.ckpt")
     torch.save(old, tmp_path / "old.ckpt")
     assert main([str(tmp_path / "old.ckpt"), str(tmp_path / "new.ckpt")]) == 0
     new = torch.load(tmp_path / "new.ckpt", weights_only=True)
-    check_checkpoint("new.ckpt", new, here, mode="test")
+    meta = checkpoint_metadata(new, "new.ckpt")
+    assert meta["version"] == METADATA_VERSION and meta["class_names"] == list("abcde")
+    assert "category_parts" not in meta  # a classifier has no parts
     assert upgrade_checkpoint(new) is new  # already current: unchanged
+    before = (tmp_path / "new.ckpt").read_bytes()
     assert main([str(tmp_path / "old.ckpt"), str(tmp_path / "new.ckpt")]) == 2  # no overwrite
+    assert (tmp_path / "new.ckpt").read_bytes() == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["new.ckpt", "old.ckpt"]  # no temporary
+
+
+def test_a_version_2_segmenter_gets_its_parts_and_categories_named(tmp_path):
+    """Version 2 stored a segmenter's part count and category names as num_classes and
+    class_names (written out here by hand); the upgrade renames them, keeps the weights."""
+    torch.manual_seed(0)
+    sizes = {"embed_channels": 8, "channels": 16, "k": 6, "fuse_channels": 32,
+             "category_channels": 8, "head_channels": [24, 16], "dropout": 0.5}  # fmt: skip
+    attention = {"_target_": "pointea.nn.ExternalAttention", "_partial_": True, "memory_size": 8}
+    model = PointTransformerSeg(num_parts=5, num_categories=2,
+                                attention=partial(ExternalAttention, memory_size=8), **sizes).eval()  # fmt: skip
+    network = {"_target_": "pointea.models.PointTransformerSeg", "num_parts": 5,
+               "num_categories": 2, "attention": attention, **sizes}  # fmt: skip
+    meta = {"version": 2, "task": "seg", "model": network, "num_points": 64, "num_classes": 5,
+            "class_names": ["Mug", "Lamp"], "category_parts": [[0, 1], [2, 3, 4]]}  # fmt: skip
+    state = {f"model.{k}": v for k, v in model.state_dict().items()}
+    torch.save({"state_dict": state, "pointea": meta}, tmp_path / "v2.ckpt")
+    segmenter = load_model(tmp_path / "v2.ckpt")
+    assert segmenter.metadata["num_parts"] == 5 and segmenter.categories == ["Mug", "Lamp"]
+    assert "num_classes" not in segmenter.metadata and "class_names" not in segmenter.metadata
+    assert segmenter.metadata["trained_model"] == "pointea.trained_model.TrainedSegmenter"
+    xyz, category = torch.randn(2, 64, 3), torch.tensor([0, 1])
+    with torch.no_grad():
+        torch.testing.assert_close(segmenter.network(xyz, category), model(xyz, category))
+
+
+def test_a_full_disk_leaves_no_converted_file(tmp_path, monkeypatch, capsys):
+    import errno
+
+    torch.manual_seed(0)
+    old = old_checkpoint(PointTransformerCls(5, attention=OffsetAttention, **SIZES), "offset")
+    torch.save(old, tmp_path / "old.ckpt")
+    save = torch.save
+
+    def full_disk(obj, path, *args, **kwargs):
+        save(obj, path, *args, **kwargs)  # a part written, then the disk is full
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(torch, "save", full_disk)
+    assert main([str(tmp_path / "old.ckpt"), str(tmp_path / "new.ckpt")]) == 2
+    assert capsys.readouterr().err == f"error: {tmp_path / 'new.ckpt'}: No space left on device\n"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["old.ckpt"]

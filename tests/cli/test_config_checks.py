@@ -48,6 +48,8 @@ CLS_CASES = [
     ),
     (["model.num_samples=[128,200]"], r"model.num_samples\[1\]=200 is not allowed"),
     (["task.votes=0"], r"task.votes=0 is not allowed: expected an integer >= 1"),
+    (["task.ema_decay=1.5"], r"task.ema_decay=1.5 is not allowed: expected a number in \(0, 1\)"),
+    (["task.ema_decay=abc"], r"task.ema_decay='abc' is not allowed: expected a number in \(0, 1\)"),
     (["data.val_fraction=0"], r"data.val_fraction=0 is not allowed: expected a number strictly"),
     (["data.val_fraction=1.0"], r"data.val_fraction=1.0 is not allowed"),
     (["data.val_fraction=1.5"], r"data.val_fraction=1.5 is not allowed"),

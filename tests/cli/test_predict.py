@@ -6,7 +6,7 @@ import pytest
 import torch
 from cli_helpers import compose_train
 
-from pointea.cli.checkpoint import load_network
+from pointea.checkpoint import load_model, load_network
 from pointea.cli.predict import predict
 from pointea.cli.run_config import ConfigError
 from pointea.data import ModelNet40H5, ShapeNetPartH5
@@ -70,7 +70,7 @@ def test_segmenter_labels_every_input_point_and_skips_bad_files(trained_seg, use
     points = normalise_cloud(raw)
     sample = torch.from_numpy(points[resample_cloud(points, 256, 0)]).unsqueeze(0)
     category = torch.tensor([2])
-    mask = category_part_mask(meta["category_parts"], meta["num_classes"])
+    mask = category_part_mask(meta["category_parts"], meta["num_parts"])
     with torch.no_grad():
         sampled = restrict_to_category(network(sample, category), category, mask)[0]
     expected = sampled[knn(torch.from_numpy(points).unsqueeze(0), sample, 1)[0, :, 0]].numpy()
@@ -128,7 +128,10 @@ def test_category_from_a_classifier_checkpoint(trained_seg, trained_cls, user_fi
     [
         (["category=Teapot"], "unknown category 'Teapot'.*Mug, Table, Lamp, Rocket"),
         ([], "is a part segmenter: give category=NAME or cls_ckpt_path=CKPT"),
-        (["cls_ckpt_path=SEG"], "is a task=seg checkpoint; a task=cls checkpoint is needed here"),
+        (
+            ["cls_ckpt_path=SEG"],
+            "is a task=seg checkpoint; a classifier's checkpoint is needed here",
+        ),
     ],
 )
 def test_configuration_errors(trained_seg, user_files, tmp_path, extra, message):
@@ -137,3 +140,14 @@ def test_configuration_errors(trained_seg, user_files, tmp_path, extra, message)
     extra = [e.replace("SEG", str(ckpt)) for e in extra]
     with pytest.raises(ConfigError, match=message):
         predict(predict_cfg(ckpt, user_files / "lamp.npy", tmp_path / "out", *extra))
+
+
+def test_a_classifier_refuses_category_as_the_api_does(trained_cls, tmp_path):
+    ckpt = trained_cls[0] / "checkpoints" / "last.ckpt"
+    cloud = tmp_path / "cloud.xyz"
+    np.savetxt(cloud, np.random.default_rng(0).normal(size=(300, 3)))
+    with pytest.raises(ConfigError, match=r"category= is for part segmenters; .* is a classifier"):
+        predict(predict_cfg(ckpt, cloud, tmp_path / "out", "category=Mug"))
+    assert not (tmp_path / "out").exists()
+    with pytest.raises(ValueError, match="category= is for part segmenters"):
+        load_model(ckpt).predict(np.loadtxt(cloud), category="Mug")

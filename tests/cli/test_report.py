@@ -124,7 +124,7 @@ def test_a_report_refuses_to_mix_tasks(sweep):
 
 
 def test_a_folder_without_runs_is_an_error(tmp_path, capsys):
-    assert main([str(tmp_path)]) == 2
+    assert main([str(tmp_path)]) == 2  # the exit status of a user error in every CLI
     assert "holds no run" in capsys.readouterr().err
 
 

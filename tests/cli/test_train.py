@@ -233,3 +233,27 @@ def test_test_runs_draw_their_figures(trained_cls, trained_seg):
     confusion = torch.tensor(details["confusion"])
     metrics = json.loads((cls_out / "metrics.json").read_text())["metrics"]
     assert confusion.trace() / confusion.sum() == pytest.approx(metrics["test/oa"])
+
+
+def test_a_run_into_a_finished_run_folder_leaves_its_launch_record(tmp_path):
+    """Refused before Hydra writes anything there: the finished run's ``.hydra`` record and
+    outputs stay byte for byte, and nothing is added."""
+    folder = tmp_path / "finished"
+    (folder / ".hydra").mkdir(parents=True)
+    record = {".hydra/config.yaml": "seed: 7\n", ".hydra/overrides.yaml": "- seed=7\n",
+              ".hydra/hydra.yaml": "hydra: {}\n", "config.yaml": "seed: 7\n",
+              "metrics.json": "{}\n"}  # fmt: skip
+    for name, text in record.items():
+        (folder / name).write_text(text)
+    done = subprocess.run(
+        [sys.executable, "train.py", "task=cls", "data=synthetic_cls", f"hydra.run.dir={folder}"],
+        cwd=ROOT, capture_output=True, text=True,
+    )  # fmt: skip
+    assert done.returncode == 2, done.stderr[-2000:]
+    assert done.stderr == (
+        f"error: run folder {folder} already holds a run (config.yaml, metrics.json); a new run "
+        f"needs a new folder, and mode=fit ckpt_path={folder / 'checkpoints' / 'last.ckpt'} "
+        f"resumes that one\n"
+    )
+    found = {str(p.relative_to(folder)): p.read_text() for p in folder.rglob("*") if p.is_file()}
+    assert found == record

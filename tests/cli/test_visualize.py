@@ -4,7 +4,7 @@ import torch
 from cli_helpers import compose_train, tiny_overrides
 from PIL import Image
 
-from pointea.cli.checkpoint import load_network
+from pointea.checkpoint import load_network
 from pointea.cli.run_config import ConfigError
 from pointea.cli.visualize import visualize
 from pointea.data import ShapeNetPartH5
@@ -46,7 +46,7 @@ def test_segmentation_pictures_and_plys_show_the_models_parts(trained_seg, data_
     ]
     network, meta = load_network(run_dir / "checkpoints" / "last.ckpt")
     test = ShapeNetPartH5(data_root / "seg" / "hdf5_data", "test", 256)
-    mask = category_part_mask(meta["category_parts"], meta["num_classes"])
+    mask = category_part_mask(meta["category_parts"], meta["num_parts"])
     with torch.no_grad():
         expected = restrict_to_category(
             network(test.points[:3, :256], test.categories[:3]), test.categories[:3], mask
@@ -86,10 +86,11 @@ def test_a_smaller_redraw_leaves_only_its_own_shapes(trained_cls, data_root, tmp
     out = tmp_path / "vis"
     visualize(visualize_cfg(run_dir, "synthetic_cls", data_root / "cls", out))
     (out / "notes.txt").write_text("the user's own file")
+    (out / "shape_050_photo.jpg").write_text("the user's own picture")
     visualize(visualize_cfg(run_dir, "synthetic_cls", data_root / "cls", out, "num_shapes=2"))
     assert sorted(p.name for p in out.iterdir()) == [
-        "contact_sheet.png", "notes.txt", "shape_000.png", "shape_000_pred.ply",
-        "shape_001.png", "shape_001_pred.ply",
+        ".visualize.json", "contact_sheet.png", "notes.txt", "shape_000.png",
+        "shape_000_pred.ply", "shape_001.png", "shape_001_pred.ply", "shape_050_photo.jpg",
     ]  # fmt: skip
 
 

@@ -237,7 +237,7 @@ def test_a_trickling_mirror_is_given_up_naming_it(tmp_path, modelnet_release, mo
     finally:
         httpd.shutdown()
         httpd.server_close()
-    assert code == 1 and elapsed < 5
+    assert code == 2 and elapsed < 5
     err = capsys.readouterr().err
     stalled = [line for line in err.splitlines() if "stalled" in line]
     assert len(stalled) == 1 and stalled[0].strip().startswith(f"{url}: the transfer stalled")

@@ -338,7 +338,7 @@ def _install(archive, root, monkeypatch):
 def test_a_forged_archive_with_zero_points_is_not_ready(tmp_path, monkeypatch, capsys):
     folder = _write_official(tmp_path / "forged" / "hdf5_data", points=0.0)
     archive = _zip(folder, tmp_path / "forged.zip")
-    assert _install(archive, tmp_path / "data", monkeypatch) == 1
+    assert _install(archive, tmp_path / "data", monkeypatch) == 2
     out, err = capsys.readouterr()
     assert "ready" not in out
     # The message names the file inside the archive, not the deleted staging copy.
@@ -363,7 +363,7 @@ def test_a_full_disk_during_extraction_names_the_archive(official, tmp_path, mon
         raise OSError(errno.ENOSPC, "No space left on device")
 
     monkeypatch.setattr(zipfile.ZipFile, "extract", full)
-    assert _install(archive, tmp_path / "data", monkeypatch) == 1
+    assert _install(archive, tmp_path / "data", monkeypatch) == 2
     err = capsys.readouterr().err
     assert err.splitlines() == [
         f"error: {archive}: extracting hdf5_data/all_object_categories.txt into "

@@ -134,12 +134,12 @@ def test_the_cli_verifies_the_official_counts_and_leaves_nothing(scan_root, tmp_
     root, _ = scan_root
     archive = _zip(root, tmp_path / "h5_files.zip")
     target = tmp_path / "installed"
-    assert main(["scanobjectnn", "--archive", str(archive), "--root", str(target)]) == 1
+    assert main(["scanobjectnn", "--archive", str(archive), "--root", str(target)]) == 2
     assert "holds 45 shapes, expected 11416" in capsys.readouterr().err
     assert not (target / "h5_files").exists() and list(target.iterdir()) == []
 
 
 def test_the_cli_without_an_archive_says_how_to_get_one(tmp_path, capsys):
-    assert main(["scanobjectnn", "--root", str(tmp_path)]) == 1
+    assert main(["scanobjectnn", "--root", str(tmp_path)]) == 2
     err = capsys.readouterr().err
     assert "on request" in err and "--archive h5_files.zip" in err

@@ -7,7 +7,7 @@ import torch
 from cli_helpers import compose_train, tiny_overrides
 from torch import nn
 
-from pointea.cli.checkpoint import load_network
+from pointea.checkpoint import load_network
 from pointea.cli.train import run
 from pointea.tasks.checkpoint_io import load_checkpoint
 from pointea.tasks.weight_average import EMA_KEY, WeightAverage
@@ -46,7 +46,7 @@ def test_update_follows_the_closed_form():
 
 @pytest.mark.parametrize("decay", [0.0, 1.0, -0.5])
 def test_decay_out_of_range_is_refused(decay):
-    with pytest.raises(ValueError, match="task.ema_decay must be in"):
+    with pytest.raises(ValueError, match=r"task\.ema_decay=.* expected a number in \(0, 1\)"):
         WeightAverage(decay)
 
 
@@ -150,13 +150,14 @@ def test_checkpoint_saved_while_the_average_is_swapped_in_keeps_both_sets_apart(
 
 
 def test_resume_with_another_decay_is_refused_naming_both():
-    """A one-line ConfigError before any work, not a traceback from inside the fit."""
-    from pointea.cli.run_config import METADATA_VERSION, ConfigError, check_checkpoint
+    """The one decay check names the checkpoint, both decays and the value to resume with;
+    a range check refuses a decay outside (0, 1) naming the key."""
+    from pointea.tasks.weight_average import check_decay, check_same_decay
 
-    meta = {"task": "cls", "num_classes": 2, "class_names": ["a", "b"], "category_parts": [],
-            "model": {"_target_": "x"}, "version": METADATA_VERSION}  # fmt: skip
-    checkpoint = {"pointea": meta, EMA_KEY: {"decay": 0.9, "num_updates": 1, "weights": {}}}
-    with pytest.raises(ConfigError, match=r"decay 0\.9, but task\.ema_decay=0\.99"):
-        check_checkpoint("a.ckpt", checkpoint, meta, "fit", ema_decay=0.99)
-    check_checkpoint("a.ckpt", checkpoint, meta, "fit", ema_decay=0.9)
-    check_checkpoint("a.ckpt", checkpoint, meta, "test", ema_decay=0.99)  # testing reads it
+    with pytest.raises(ValueError, match=r"a\.ckpt holds a weight average with decay 0\.9, but "
+                       r"task\.ema_decay=0\.99: resume with task\.ema_decay=0\.9"):  # fmt: skip
+        check_same_decay(0.9, 0.99, "a.ckpt")
+    check_same_decay(0.9, 0.9, "a.ckpt")
+    for bad in (0, 1, 1.5, -0.1, "0.9", True):
+        with pytest.raises(ValueError, match=r"task\.ema_decay=.* expected a number in \(0, 1\)"):
+            check_decay(bad)
