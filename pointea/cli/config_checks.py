@@ -182,8 +182,10 @@ RUN_VALUES: dict[str, tuple[Callable[[Any], bool], str]] = {
         "-1 (no step limit) or an integer >= 1",
     ),
     "trainer.limit_train_batches": (_is_fraction_or_count, _BATCHES),
-    "trainer.limit_val_batches": (_is_fraction_or_count, _BATCHES + " (the best checkpoint "
-                                  "is picked on validation)"),  # fmt: skip
+    "trainer.limit_val_batches": (
+        _is_fraction_or_count,
+        _BATCHES + " (the best checkpoint is picked on validation)",
+    ),  # fmt: skip
     "trainer.limit_test_batches": (_is_fraction_or_count, _BATCHES),
     "trainer.accumulate_grad_batches": (lambda v: _is_int(v) and v >= 1, "an integer >= 1"),
     "trainer.check_val_every_n_epoch": (
@@ -200,10 +202,12 @@ RUN_VALUES: dict[str, tuple[Callable[[Any], bool], str]] = {
     "optim.optimizer.momentum": (lambda v: _is_finite(v) and 0 <= v < 1, "a number in [0, 1)"),
     "optim.optimizer.eps": (lambda v: _is_finite(v) and v > 0, "a finite number > 0"),
     "optim.optimizer.betas": (
-        lambda v: isinstance(v, Sequence)
-        and not isinstance(v, str)
-        and len(v) == 2
-        and all(_is_finite(b) and 0 <= b < 1 for b in v),
+        lambda v: (
+            isinstance(v, Sequence)
+            and not isinstance(v, str)
+            and len(v) == 2
+            and all(_is_finite(b) and 0 <= b < 1 for b in v)
+        ),
         "two numbers in [0, 1), e.g. [0.9, 0.999]",
     ),
     "optim.scheduler.T_max": (
