@@ -185,7 +185,7 @@ RUN_VALUES: dict[str, tuple[Callable[[Any], bool], str]] = {
     "trainer.limit_val_batches": (
         _is_fraction_or_count,
         _BATCHES + " (the best checkpoint is picked on validation)",
-    ),  # fmt: skip
+    ),
     "trainer.limit_test_batches": (_is_fraction_or_count, _BATCHES),
     "trainer.accumulate_grad_batches": (lambda v: _is_int(v) and v >= 1, "an integer >= 1"),
     "trainer.check_val_every_n_epoch": (
