@@ -6,6 +6,7 @@ import argparse
 import sys
 from pathlib import Path
 
+from pointea.vis.details_file import DetailsFileError
 from pointea.vis.metrics_log import MetricsLogError
 from pointea.vis.plots import plot_run
 
@@ -19,7 +20,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         for path in plot_run(args.run_dir):
             print(path)
-    except (FileNotFoundError, MetricsLogError) as err:
+    except (FileNotFoundError, MetricsLogError, DetailsFileError) as err:
         print(f"error: {err}", file=sys.stderr)
         return 2  # a user's error: the exit status of every pointea CLI
     return 0
