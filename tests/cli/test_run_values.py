@@ -133,3 +133,14 @@ def test_cli_refuses_zero_epochs_in_one_line(tmp_path):
     ]
     assert not (tmp_path / "run" / "metrics.json").exists()
     assert not (tmp_path / "run" / "config.yaml").exists()
+
+
+@pytest.mark.parametrize("experiment", _options("experiment"))
+def test_every_shipped_experiment_passes(tmp_path, experiment):
+    check_train_values(compose_train([f"experiment={experiment}"], tmp_path))
+
+
+@pytest.mark.parametrize("trainer", _options("trainer"))
+def test_every_shipped_trainer_passes(tmp_path, trainer):
+    overrides = [f"trainer={trainer}", "model=pct_cls_tiny", "data=synthetic_cls"]
+    check_train_values(compose_train(overrides, tmp_path))
