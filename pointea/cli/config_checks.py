@@ -267,7 +267,10 @@ def _check_signature_values(node: DictConfig, where: str, cls: type) -> None:
     """The values of ``node`` against the annotations of ``cls.__init__``: an ``int`` is a
     size (>= 1), a ``float`` a dropout probability in [0, 1), a ``tuple[int, int]`` exactly
     that many sizes."""
-    hints = get_type_hints(cls.__init__)
+    try:
+        hints = get_type_hints(cls.__init__)
+    except Exception:  # annotations that do not resolve say nothing checkable
+        return
     for name in inspect.signature(cls.__init__).parameters:
         if name not in node or name not in hints:
             continue
@@ -324,6 +327,10 @@ def check_network_values(cfg: DictConfig) -> None:
     options = {k: _plain(v) for k, v in attention.items() if not str(k).startswith("_")}
     try:  # the attention's own constructor says which widths it runs on
         mixer(width, **options)
+    except TypeError as err:
+        raise ConfigError(
+            f"model.attention holds an option {mixer.__name__} does not take: {err}"
+        ) from None
     except ValueError as err:
         raise ConfigError(
             f"model/attention {mixer.__name__} cannot run on the network's width "

@@ -54,6 +54,7 @@ CASES = [
     (["model/attention=local", "model.attention.num_heads=3"], r"model/attention LocalSelfAttention cannot run on the network's width model.stage_channels\[1\]=64: channels \(64\) must be divisible by num_heads \(3\)"),
     (["model/attention=local", "model.stage_channels=[32,62]"], r"LocalSelfAttention cannot run on the network's width model.stage_channels\[1\]=62: channels \(62\) must be divisible by num_heads \(4\)"),
     (["model/attention=multihead_external", "model.attention.num_heads=3"], r"MultiHeadExternalAttention cannot run on the network's width model.stage_channels\[1\]=64: channels \* expansion \(64 \* 4 = 256\) must be divisible by num_heads \(3\)"),
+    (["+model.attention.heads=2"], r"model.attention holds an option ExternalAttention does not take: .*unexpected keyword argument 'heads'"),
     (["model.stage_channels=[32]"], r"model.stage_channels=\[32\] is not allowed: expected a list of 2 integers >= 1 \(PointTransformerCls has exactly 2 of them\)"),
     (["model.num_samples=[128,64,32]"], r"model.num_samples=\[128, 64, 32\] is not allowed: expected a list of 2"),
     (["model.head_channels=[64]"], r"model.head_channels=\[64\] is not allowed"),
