@@ -183,8 +183,8 @@ RUN_VALUES: dict[str, tuple[Callable[[Any], bool], str]] = {
     ),
     "trainer.limit_train_batches": (_is_fraction_or_count, _BATCHES),
     "trainer.limit_val_batches": (
-        _is_fraction_or_count,
-        _BATCHES + " (the best checkpoint is picked on validation)",
+        lambda v: (v == 0 and not isinstance(v, bool)) or _is_fraction_or_count(v),
+        _BATCHES + ", or 0 (no validation: the last checkpoint is tested)",
     ),
     "trainer.limit_test_batches": (_is_fraction_or_count, _BATCHES),
     "trainer.accumulate_grad_batches": (lambda v: _is_int(v) and v >= 1, "an integer >= 1"),

@@ -36,7 +36,8 @@ CASES = [
     (["trainer.limit_train_batches=0.0"], r"trainer.limit_train_batches=0.0 is not allowed"),
     (["trainer.limit_train_batches=1.5"], r"trainer.limit_train_batches=1.5 is not allowed"),
     (["trainer.limit_train_batches=-2"], r"trainer.limit_train_batches=-2 is not allowed"),
-    (["trainer.limit_val_batches=0"], r"trainer.limit_val_batches=0 is not allowed: .* \(the best checkpoint is picked on validation\)"),
+    (["trainer.limit_val_batches=-1"], r"trainer.limit_val_batches=-1 is not allowed: .*, or 0 \(no validation: the last checkpoint is tested\)"),
+    (["trainer.limit_val_batches=1.5"], r"trainer.limit_val_batches=1.5 is not allowed"),
     (["trainer.limit_test_batches=0.0"], r"trainer.limit_test_batches=0.0 is not allowed"),
     (["trainer.accumulate_grad_batches=0"], r"trainer.accumulate_grad_batches=0 is not allowed: expected an integer >= 1"),
     (["trainer.check_val_every_n_epoch=0"], r"trainer.check_val_every_n_epoch=0 is not allowed"),
@@ -101,7 +102,7 @@ def test_every_shipped_option_passes(tmp_path, optim, model, attention):
     optimiser, at full and tiny sizes, and values at the edges of what is allowed."""
     task = "cls" if "cls" in model else "seg"
     data = "synthetic_cls" if task == "cls" else "synthetic_parts"
-    edges = ["trainer.limit_train_batches=1", "trainer.limit_val_batches=1.0", "seed=4294967295",
+    edges = ["trainer.limit_train_batches=1", "trainer.limit_val_batches=0", "seed=4294967295",
              "trainer.max_steps=-1", "data.num_workers=0", "optim.scheduler.eta_min=0"]  # fmt: skip
     cfg = compose_train(
         [f"task={task}", f"data={data}", f"model={model}", f"model/attention={attention}",
