@@ -17,6 +17,7 @@ from typing import TypeVar
 from pointea.checkpoint_error import CheckpointError
 from pointea.config_error import ConfigError
 from pointea.data.errors import DatasetError
+from pointea.tasks.training_error import TrainingError
 from pointea.vis.atomic import WriteError
 
 __all__ = ["EXIT_USER_ERROR", "USER_ERRORS", "exit_code", "exit_on_user_error", "user_error_line"]
@@ -25,7 +26,13 @@ T = TypeVar("T")
 
 EXIT_USER_ERROR = 2
 # What a user can cause, whose message already names the file, key or value at fault.
-USER_ERRORS: tuple[type[Exception], ...] = (ConfigError, DatasetError, CheckpointError, WriteError)
+USER_ERRORS: tuple[type[Exception], ...] = (
+    ConfigError,
+    DatasetError,
+    CheckpointError,
+    TrainingError,
+    WriteError,
+)
 
 
 def user_error_line(

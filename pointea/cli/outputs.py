@@ -8,12 +8,16 @@ from typing import Any
 
 from pointea.vis.atomic import atomic_output
 
-__all__ = ["write_json"]
+__all__ = ["write_json", "write_text"]
+
+
+def write_text(path: Path, text: str) -> None:
+    """Write ``text`` (UTF-8) to a temporary file beside ``path``, then rename it into place;
+    a failed write (a full disk) leaves ``path`` as it was and no temporary file."""
+    with atomic_output(path) as tmp:
+        tmp.write_text(text, encoding="utf-8")
 
 
 def write_json(path: Path, data: Any) -> None:
-    """Write ``data`` as JSON to a temporary file beside ``path``, then rename it into place;
-    a failed write (a full disk) leaves ``path`` as it was and no temporary file."""
-    text = json.dumps(data, indent=1, sort_keys=True)
-    with atomic_output(path) as tmp:
-        tmp.write_text(text)
+    """:func:`write_text` of ``data`` as indented JSON with sorted keys."""
+    write_text(path, json.dumps(data, indent=1, sort_keys=True))

@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 
 from pointea.error_boundary import exit_code
+from pointea.vis.details_file import DetailsFileError
 from pointea.vis.metrics_log import MetricsLogError
 from pointea.vis.plots import plot_run
 
@@ -22,7 +23,7 @@ def main(argv: list[str] | None = None) -> int:
         for path in plot_run(args.run_dir):
             print(path)
 
-    return exit_code(draw, where=args.run_dir, also=(MetricsLogError,))
+    return exit_code(draw, where=args.run_dir, also=(MetricsLogError, DetailsFileError))
 
 
 if __name__ == "__main__":

@@ -24,7 +24,7 @@ from typing import Any
 import torch
 
 from pointea.cli.cost import network_cost
-from pointea.cli.outputs import write_json
+from pointea.cli.outputs import write_json, write_text
 from pointea.cli.sweep import Run, read_sweep
 
 __all__ = ["ReportError", "main", "summarise", "write_report"]
@@ -233,7 +233,7 @@ def write_report(sweep: Path, *, measure: bool = True, device: str = "cpu") -> l
             plot_study_curves(complete, summary["monitor"], sweep / "plots" / "training_curves.png")
         )
     write_json(sweep / "report.json", summary)
-    (sweep / "report.md").write_text(markdown(summary, sweep, plots))
+    write_text(sweep / "report.md", markdown(summary, sweep, plots))
     return [sweep / "report.md", sweep / "report.json", *plots]
 
 

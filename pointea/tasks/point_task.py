@@ -10,6 +10,7 @@ import pytorch_lightning as pl
 import torch
 from torch import nn
 
+from pointea.tasks.training_error import TrainingError
 from pointea.tasks.weight_average import EMA_KEY, WeightAverage
 
 __all__ = ["PointTask"]
@@ -83,6 +84,15 @@ class PointTask(pl.LightningModule):
         if self.ema is not None:
             self.ema.update(self.model)
 
+    def on_fit_end(self) -> None:
+        # A fit that made no optimiser step (a zero time limit, fewer batches than the limits
+        # need) would be tested and reported on untrained weights.
+        if self.trainer.global_step == 0:
+            raise TrainingError(
+                "training made no optimiser step (trainer.global_step is 0 after fit): check "
+                "trainer.max_time, trainer.max_steps and trainer.limit_train_batches"
+            )
+
     # --- weight averaging: the average is evaluated; the training weights train -------------
 
     def on_fit_start(self) -> None:
@@ -138,6 +148,14 @@ class PointTask(pl.LightningModule):
 
     def training_step(self, batch: Batch, batch_idx: int) -> torch.Tensor:
         loss = self.loss(self.predict_logits(batch), batch)
+        # One device sync per step: a NaN or infinite loss would make every later weight NaN
+        # and the run's metrics meaningless, so it stops the run where it starts.
+        if not torch.isfinite(loss):
+            raise TrainingError(
+                f"the training loss is {loss.item()} at epoch {self.current_epoch}, step "
+                f"{self.global_step} (batch {batch_idx} of the epoch): training stopped; lower "
+                f"optim.optimizer.lr or check the data for non-finite points"
+            )
         self.log(
             "train/loss",
             loss,

@@ -6,7 +6,6 @@ so they can be redrawn at any time: ``python -m pointea.cli.plots RUN_DIR``.
 
 from __future__ import annotations
 
-import json
 import math
 from collections.abc import Sequence
 from pathlib import Path
@@ -14,6 +13,7 @@ from pathlib import Path
 import numpy as np
 
 from pointea.vis.atomic import atomic_output
+from pointea.vis.details_file import read_test_details
 from pointea.vis.figures import check_png
 from pointea.vis.metrics_log import read_metrics_log
 
@@ -129,6 +129,7 @@ def plot_run(run_dir: Path) -> list[Path]:
     Raises:
         FileNotFoundError: ``run_dir`` is missing or holds nothing to plot.
         MetricsLogError: its ``csv/metrics.csv`` is not Lightning's CSV log.
+        DetailsFileError: its ``test_details.json`` is not what ``train.py`` writes.
     """
     run_dir = Path(run_dir)
     if not run_dir.is_dir():
@@ -141,7 +142,7 @@ def plot_run(run_dir: Path) -> list[Path]:
         made.append(plot_training_curves(csv_path, out / "training_curves.png"))
     details_path = run_dir / "test_details.json"
     if details_path.is_file():
-        details = json.loads(details_path.read_text())
+        details = read_test_details(details_path)
         if "confusion" in details:
             made.append(
                 plot_confusion(

@@ -229,3 +229,30 @@ def test_sweep_and_report_end_to_end(tmp_path):
     assert group["parameters"] == sum(w.numel() for w in weights)
     assert group["train_seconds_per_epoch"] > 0 and group["peak_memory_mib"] > 0
     assert group["selection"] == ["validation"] and report["incomplete"] == []
+
+
+def test_a_full_disk_keeps_the_earlier_report_whole(sweep, monkeypatch):
+    """report.md goes through the atomic writer: a failed write leaves the earlier report and
+    no temporary file, and the error names report.md."""
+    import errno
+    import pathlib
+
+    from pointea.cli.report import write_report
+
+    write_report(sweep, measure=False)
+    before = (sweep / "report.md").read_text()
+    real = pathlib.Path.write_text
+
+    def full(self, text, *args, **kwargs):
+        if "report.md" not in self.name:
+            return real(self, text, *args, **kwargs)
+        real(self, text[:5])
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(pathlib.Path, "write_text", full)
+    with pytest.raises(OSError) as raised:
+        write_report(sweep, measure=False)
+    monkeypatch.undo()
+    assert raised.value.filename == str(sweep / "report.md")
+    assert (sweep / "report.md").read_text() == before
+    assert not [p.name for p in sweep.iterdir() if p.name.endswith(".tmp.md")]
