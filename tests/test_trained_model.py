@@ -94,7 +94,8 @@ def test_segmenter_labels_every_point_by_its_nearest_resampled_point(segmenter):
             "cls",
             np.zeros((5, 2)),
             {},
-            r"points must be \(N, 3\) or \(B, N, 3\), got shape \(5, 2\)",
+            r"points must be \(N, 3\) or \(B, N, 3\) \(x y z\), or \(N, 6\) or \(B, N, 6\) .*, got shape "
+            r"\(5, 2\)",
         ),
         ("cls", np.full((60, 3), np.nan), {}, "finite"),
         ("cls", np.zeros((60, 3), complex), {}, "real numbers .*, got complex128"),
