@@ -133,9 +133,8 @@ class PartPredictions(FilePredictions):
         name = self.model.class_names[category]
         sampled, normals_from = _sampled(self.model, points, normals, self.seed, path)
         cloud = torch.from_numpy(points).unsqueeze(0)
-        parts = self.model.part_labels(
-            cloud, sampled, torch.tensor([category]), [str(path)]
-        )[0].numpy()
+        labels = self.model.part_labels(cloud, sampled, torch.tensor([category]), [str(path)])
+        parts = labels[0].numpy()
         colors = label_colors(parts)
         # Named after the whole file name: a.ply and a.npy must not overwrite each other.
         ply = write_labeled_ply(out / f"{path.name}.parts.ply", raw, colors, parts)

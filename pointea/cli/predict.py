@@ -85,6 +85,9 @@ def _link_problem(link: Path) -> str | None:
     return None
 
 
+# What fails one file only: recorded with its reason, and the other files predicted.
+SKIPPED = (DatasetError, OSError, PredictionError, RenderError)
+
 # Files in output_dir that earlier predict runs wrote.
 RECORD = "predictions.json"
 OUTPUT_SUFFIXES = (".parts.ply", ".parts.png")
@@ -166,7 +169,7 @@ def predict(cfg: DictConfig) -> list[dict[str, Any]]:
                 raise DatasetError(f"{path}: {problem}")
             raw, normals = read_cloud(path, mesh_points=cfg.mesh_points, seed=cfg.seed)
             result = predict_file(path, raw, normalise_cloud(raw, path), out, normals=normals)
-        except (DatasetError, OSError, PredictionError, RenderError) as err:  # recorded; the rest go on
+        except SKIPPED as err:  # recorded; the rest go on
             print(f"skipped: {err}", file=sys.stderr)
             result = {"file": str(path), "error": str(err)}
         results.append({**result, "checkpoint": str(cfg.ckpt_path)})

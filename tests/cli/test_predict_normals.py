@@ -53,9 +53,7 @@ def sphere(count=300, radius=2.0, centre=(1.0, -1.0, 0.5)):
     return np.asarray(centre) + radius * radial, radial
 
 
-def test_a_normals_network_gets_each_files_normals_or_estimates_them(
-    trained_cls, tmp_path, capsys
-):
+def test_a_normals_network_gets_each_files_normals_or_estimates_them(trained_cls, tmp_path, capsys):
     ckpt = forge(trained_cls[0] / "checkpoints" / "last.ckpt", tmp_path / "n.ckpt", normals=True)
     points, radial = sphere()
     folder = tmp_path / "in"
