@@ -1,7 +1,8 @@
 """A trained network with the facts needed to run it on a user's own point clouds.
 
 B clouds, N input points per cloud, M = ``num_points`` (the count the network was trained on),
-C classes, P parts.
+C classes, P parts, F = ``in_channels`` (3: x y z; 6: x y z nx ny nz for a network trained with
+``data.features=[normals]``).
 
 ``TrainedModel`` holds no Hydra or Lightning state: it wraps any pointea network and the plain
 metadata a checkpoint carries. Each task is one kind of it (``TrainedClassifier``,
@@ -25,6 +26,7 @@ from pointea.checkpoint_error import CheckpointError
 from pointea.data.errors import DatasetError
 from pointea.data.user_clouds import normalise_cloud, resample_cloud
 from pointea.ops import knn
+from pointea.prediction_error import PredictionError
 from pointea.tasks.part_masks import category_part_mask, restrict_to_category
 
 __all__ = ["TrainedClassifier", "TrainedModel", "TrainedSegmenter"]
@@ -59,10 +61,11 @@ _RAGGED = (
     "points must be one (N, 3) cloud or a (B, N, 3) batch of clouds of one size; for clouds "
     "of different sizes call predict once per cloud"
 )
+UNIT_TOLERANCE = 0.1  # given normals whose lengths stray further from 1 are not normals
 
 
 def _as_clouds(points: Any) -> np.ndarray:
-    """``points`` as an (N, 3) or (B, N, 3) array of real numbers, at least one point in
+    """``points`` as an (N, 3|6) or (B, N, 3|6) array of real numbers, at least one point in
     each of at least one cloud, or a ValueError saying what was expected."""
     if torch.is_tensor(points):
         clouds = points.detach().cpu().numpy()
@@ -75,13 +78,30 @@ def _as_clouds(points: Any) -> np.ndarray:
         raise ValueError(_RAGGED)
     if clouds.dtype.kind not in "iuf":
         raise ValueError(f"points must be real numbers (integers or floats), got {clouds.dtype}")
-    if clouds.ndim not in (2, 3) or clouds.shape[-1] != 3:
-        raise ValueError(f"points must be (N, 3) or (B, N, 3), got shape {clouds.shape}")
+    if clouds.ndim not in (2, 3) or clouds.shape[-1] not in (3, 6):
+        raise ValueError(
+            f"points must be (N, 3) or (B, N, 3) (x y z), or (N, 6) or (B, N, 6) (x y z nx ny "
+            f"nz), got shape {clouds.shape}"
+        )
     if clouds.ndim == 3 and clouds.shape[0] == 0:
         raise ValueError("points is a batch of zero clouds: expected (B, N, 3) with B >= 1")
     if clouds.shape[-2] == 0:
         raise ValueError(f"points holds empty clouds (shape {clouds.shape}): expected N >= 1")
     return clouds
+
+
+def _check_finite(network: nn.Module, logits: torch.Tensor, names: Sequence[str]) -> None:
+    """Refuse NaN or infinite logits, naming the clouds (one name per cloud of the batch)
+    and whether the weights or the input are at fault: a :class:`PredictionError`."""
+    bad = ~torch.isfinite(logits.reshape(len(logits), -1)).all(dim=1)  # (B,)
+    if not bad.any():
+        return
+    weights = all(torch.isfinite(p).all() for p in network.parameters())
+    why = "on this input" if weights else "(its weights hold NaN or infinite values)"
+    named = ", ".join(n for n, b in zip(names, bad.tolist(), strict=True) if b)
+    raise PredictionError(
+        f"{named}: the network's outputs are NaN or infinite {why}; no labels are given"
+    )
 
 
 class TrainedModel:
@@ -92,6 +112,16 @@ class TrainedModel:
     (a random subset, or every point plus random repeats for a smaller cloud; ``seed`` fixes
     the choice). What the network's outputs become is the task's: see
     :class:`TrainedClassifier` and :class:`TrainedSegmenter`.
+
+    A network trained with ``data.features=[normals]`` (``in_channels == 6``) takes each
+    point's unit normal after its coordinates. Given x y z nx ny nz, the normals are used
+    (scaled to unit length; lengths further than 0.1 from 1 are refused as not normals);
+    given x y z only, they are estimated with Open3D
+    (:func:`pointea.vis.normals.estimate_normals`: 30 nearest neighbours, oriented away
+    from the centroid). Results say which (``"normals"``: ``"given"``, ``"estimated"``, or
+    ``"unused"`` for a network of x y z alone, which ignores any normals it is given).
+    Normalising moves and uniformly scales a cloud, so it leaves normals unchanged;
+    resampling carries each normal with its point.
 
     Args:
         network: a ``PointTransformerCls`` (``xyz -> logits``) or ``PointTransformerSeg``
@@ -105,7 +135,7 @@ class TrainedModel:
         normalisation (how clouds are prepared, in words).
 
     Shapes:
-        predict(points (N, 3) or (B, N, 3)) -> see the kind's ``predict``
+        predict(points (N, 3|6) or (B, N, 3|6)) -> see the kind's ``predict``
     """
 
     described_as: ClassVar[str] = ""  # the kind and its names, in words: "classifier, {n} classes"
@@ -133,6 +163,17 @@ class TrainedModel:
         self.num_points: int = int(metadata["num_points"])
         self.class_names: list[str] = []
         self.min_points: int = getattr(network, "min_points", 1)
+        self.in_channels: int = int(getattr(network, "in_channels", 3))
+        if self.in_channels not in (3, 6):
+            raise CheckpointError(
+                f"the network takes {self.in_channels} channels per point; predict feeds 3 "
+                f"(x y z) or 6 (x y z and normals)"
+            )
+
+    @property
+    def takes_normals(self) -> bool:
+        """Whether the network takes normals after the coordinates (``in_channels == 6``)."""
+        return self.in_channels == 6
 
     def __repr__(self) -> str:
         described = self.described_as.format(n=len(self.class_names))
@@ -159,6 +200,49 @@ class TrainedModel:
             )
         return resample_cloud(points, self.num_points, seed)
 
+    def point_normals(
+        self, points: np.ndarray, normals: np.ndarray | None, source: Any = "cloud"
+    ) -> tuple[np.ndarray | None, str]:
+        """The unit normals the network takes for a normalised cloud, and where they come
+        from: ``"given"`` (``normals``, scaled to unit length), ``"estimated"`` (none
+        given), or ``None`` and ``"unused"`` for a network of x y z alone.
+
+        Shapes:
+            points: (N, 3); normals: (N, 3) or None -> (N, 3) float32 or None
+        """
+        if not self.takes_normals:
+            return None, "unused"
+        if normals is None:
+            from pointea.vis.normals import estimate_normals
+
+            return estimate_normals(points), "estimated"
+        normals = np.asarray(normals, dtype=np.float64)
+        if not np.isfinite(normals).all():
+            bad = int((~np.isfinite(normals).all(axis=1)).sum())
+            raise DatasetError(f"{source}: {bad} normal(s) are NaN or infinite")
+        lengths = np.linalg.norm(normals, axis=1)
+        if np.abs(lengths - 1).max() > UNIT_TOLERANCE:
+            raise DatasetError(
+                f"{source}: its normals (columns 4-6) have lengths {lengths.min():.3g} to "
+                f"{lengths.max():.3g}, expected unit vectors; give x y z only to have them "
+                f"estimated"
+            )
+        return (normals / lengths[:, None]).astype(np.float32), "given"
+
+    def sample(
+        self, points: np.ndarray, normals: np.ndarray | None, seed: int = 0, source: Any = "cloud"
+    ) -> np.ndarray:
+        """The resampled input the network sees: each point's coordinates, then its normal
+        when the network takes normals (``normals`` from :meth:`point_normals`).
+
+        Shapes:
+            points: (N, 3); normals: (N, 3) or None -> (num_points, in_channels) float32
+        """
+        pick = self.resample(points, seed, source)
+        if normals is None:
+            return np.asarray(points[pick], dtype=np.float32)
+        return np.concatenate([points[pick], normals[pick]], axis=1).astype(np.float32)
+
     # --- the one-call API ---------------------------------------------------------------------
 
     def predict(
@@ -171,30 +255,45 @@ class TrainedModel:
         """Run the network on clouds in the user's own units.
 
         Args:
-            points: ``(N, 3)`` or ``(B, N, 3)``, numpy or torch, any float type.
+            points: ``(N, 3)`` or ``(B, N, 3)`` coordinates, or ``(N, 6)`` or ``(B, N, 6)``
+                coordinates then unit normals; numpy or torch, any float type. A network
+                that takes normals gets them estimated when they are not given; one that
+                does not ignores them.
             category: a segmenter's object category (name or index), one for all clouds or
                 one per cloud. Required for a segmenter, refused for a classifier.
             seed: fixes the random resampling.
 
         Returns:
-            The kind's results (see ``_results``), unbatched for an ``(N, 3)`` input.
+            The kind's results (see ``_results``), unbatched for an ``(N, 3|6)`` input, and
+            ``"normals"``: ``"given"``, ``"estimated"`` or ``"unused"``.
+
+        Raises:
+            ValueError: input that is not clouds of finite real numbers, or normals that are
+                not unit vectors; a :class:`~pointea.prediction_error.PredictionError` (a
+                ValueError) when the network's outputs are NaN or infinite.
         """
         clouds = _as_clouds(points)
         single = clouds.ndim == 2
         if not np.isfinite(clouds).all():
             raise ValueError("points must be finite numbers (no NaN or inf)")
         clouds = clouds[None] if single else clouds
-        normalised = np.stack([normalise_cloud(c) for c in clouds])  # (B, N, 3) float32
-        sampled = np.stack(
-            [c[self.resample(c, seed, f"cloud {i}")] for i, c in enumerate(normalised)]
-        )  # (B, num_points, 3)
-        results = self._results(normalised, torch.from_numpy(sampled), category)
-        return {k: v[0] if single and k in self.batched else v for k, v in results.items()}
+        names = [f"cloud {i}" for i in range(len(clouds))]
+        normalised = np.stack(
+            [normalise_cloud(c[:, :3], n) for c, n in zip(clouds, names, strict=True)]
+        )  # (B, N, 3) float32
+        sampled, how = [], "unused"
+        for cloud, unit, name in zip(clouds, normalised, names, strict=True):
+            given = cloud[:, 3:] if cloud.shape[-1] == 6 else None
+            normals, how = self.point_normals(unit, given, name)
+            sampled.append(self.sample(unit, normals, seed, name))
+        results = self._results(normalised, torch.from_numpy(np.stack(sampled)), category)
+        results = {k: v[0] if single and k in self.batched else v for k, v in results.items()}
+        return {**results, "normals": how}
 
     batched: ClassVar[frozenset[str]] = frozenset()  # result keys with one entry per cloud
 
     def _results(self, normalised: np.ndarray, sampled: torch.Tensor, category) -> dict[str, Any]:
-        """The kind's results for a batch. Shapes: normalised (B, N, 3), sampled (B, M, 3)"""
+        """The kind's results for a batch. Shapes: normalised (B, N, 3), sampled (B, M, F)"""
         raise NotImplementedError
 
 
@@ -226,13 +325,18 @@ class TrainedClassifier(TrainedModel):
         self.class_names = list(metadata["class_names"])
 
     @torch.no_grad()
-    def class_probabilities(self, sampled: torch.Tensor) -> torch.Tensor:
-        """Softmax over the classes for resampled, normalised clouds.
+    def class_probabilities(
+        self, sampled: torch.Tensor, names: Sequence[str] | None = None
+    ) -> torch.Tensor:
+        """Softmax over the classes for resampled, normalised clouds (:meth:`sample`);
+        NaN or infinite logits are refused naming the clouds (``names``, one per cloud).
 
         Shapes:
-            sampled: (B, num_points, 3) -> (B, C)
+            sampled: (B, num_points, F) -> (B, C)
         """
-        return self.network(sampled.to(self.device)).softmax(-1).cpu()
+        logits = self.network(sampled.to(self.device))  # (B, C)
+        _check_finite(self.network, logits, names or [f"cloud {i}" for i in range(len(logits))])
+        return logits.softmax(-1).cpu()
 
     def _results(self, normalised, sampled, category):
         if category is not None:
@@ -325,17 +429,23 @@ class TrainedSegmenter(TrainedModel):
 
     @torch.no_grad()
     def part_labels(
-        self, points: torch.Tensor, sampled: torch.Tensor, categories: torch.Tensor
+        self,
+        points: torch.Tensor,
+        sampled: torch.Tensor,
+        categories: torch.Tensor,
+        names: Sequence[str] | None = None,
     ) -> torch.Tensor:
-        """Every input point's part (among its category's parts), from the resampled clouds.
+        """Every input point's part (among its category's parts), from the resampled clouds
+        (:meth:`sample`); NaN or infinite logits are refused naming the clouds (``names``).
 
         Shapes:
-            points: (B, N, 3); sampled: (B, num_points, 3); categories: (B,) -> (B, N) int64
+            points: (B, N, 3); sampled: (B, num_points, F); categories: (B,) -> (B, N) int64
         """
         points, sampled, categories = (t.to(self.device) for t in (points, sampled, categories))
         logits = self.network(sampled, categories)  # (B, num_points, P)
+        _check_finite(self.network, logits, names or [f"cloud {i}" for i in range(len(logits))])
         sampled_parts = restrict_to_category(logits, categories, self._mask.to(self.device))
-        nearest = knn(points, sampled, 1)[..., 0]  # (B, N): the nearest resampled point
+        nearest = knn(points, sampled[..., :3], 1)[..., 0]  # (B, N): the nearest resampled point
         return sampled_parts.gather(1, nearest).cpu()
 
     def _results(self, normalised, sampled, category):

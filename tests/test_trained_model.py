@@ -94,7 +94,8 @@ def test_segmenter_labels_every_point_by_its_nearest_resampled_point(segmenter):
             "cls",
             np.zeros((5, 2)),
             {},
-            r"points must be \(N, 3\) or \(B, N, 3\), got shape \(5, 2\)",
+            r"points must be \(N, 3\) or \(B, N, 3\) \(x y z\), or \(N, 6\) or \(B, N, 6\) .*, got shape "
+            r"\(5, 2\)",
         ),
         ("cls", np.full((60, 3), np.nan), {}, "finite"),
         ("cls", np.zeros((60, 3), complex), {}, "real numbers .*, got complex128"),
@@ -169,3 +170,147 @@ def test_each_kind_checks_its_metadata(classifier, segmenter):
             TrainedSegmenter(segmenter.network, meta)
     with pytest.raises(ValueError, match="class_names must be a list of names"):
         TrainedClassifier(classifier.network, {**classifier.metadata, "class_names": [1, 2, 3]})
+
+
+# --- normals ------------------------------------------------------------------------------
+
+
+def fibonacci_sphere(count, radius, centre):
+    """Points spread evenly on a sphere, and their outward unit normals (radial)."""
+    i = np.arange(count) + 0.5
+    polar, azimuth = np.arccos(1 - 2 * i / count), np.pi * (1 + 5**0.5) * i
+    radial = np.stack(
+        [np.cos(azimuth) * np.sin(polar), np.sin(azimuth) * np.sin(polar), np.cos(polar)], 1
+    )
+    return centre + radius * radial, radial
+
+
+@pytest.fixture(scope="module")
+def normals_classifier():
+    torch.manual_seed(1)
+    net = PointTransformerCls(
+        3, in_channels=6, stage_channels=(16, 16), num_samples=(32, 16), **TINY
+    )
+    meta = {"task": "cls", "num_points": 48, "num_classes": 3, "class_names": ["a", "b", "c"]}
+    return TrainedClassifier(net, meta)
+
+
+@pytest.fixture(scope="module")
+def normals_segmenter():
+    torch.manual_seed(2)
+    net = PointTransformerSeg(
+        num_parts=5, num_categories=2, channels=16, category_channels=8, in_channels=6, **TINY
+    )
+    meta = {"task": "seg", "num_points": 48, "num_parts": 5, "categories": ["Mug", "Lamp"],
+            "category_parts": CATEGORY_PARTS}  # fmt: skip
+    return TrainedSegmenter(net, meta)
+
+
+def test_estimated_normals_are_a_spheres_radii_and_a_planes_axis():
+    from pointea.vis.normals import estimate_normals
+
+    points, radial = fibonacci_sphere(400, 5.0, np.array([7.0, -2.0, 3.0]))
+    normals = estimate_normals(points)
+    assert normals.shape == (400, 3) and normals.dtype == np.float32
+    np.testing.assert_allclose(np.linalg.norm(normals, axis=1), 1, atol=1e-5)
+    assert ((normals * radial).sum(1) > 0.99).all()  # outward, along the radius
+    grid = np.stack(np.meshgrid(np.arange(20.0), np.arange(15.0), [4.0]), -1).reshape(-1, 3)
+    assert (np.abs(estimate_normals(grid)[:, 2]) > 0.999).all()  # +-z: a plane has no outside
+
+
+def test_a_normals_network_gets_the_given_normals_with_their_points(normals_classifier):
+    rng = np.random.default_rng(3)
+    cloud = rng.normal(size=(100, 3)) * 20 - 4
+    normals = rng.normal(size=(100, 3))
+    normals /= np.linalg.norm(normals, axis=1, keepdims=True)
+    result = normals_classifier.predict(np.hstack([cloud, normals * 1.05]))  # near unit
+    assert result["normals"] == "given"
+    unit = (cloud - cloud.mean(0)) / np.linalg.norm(cloud - cloud.mean(0), axis=1).max()
+    pick = resample_cloud(unit.astype(np.float32), 48, 0)  # the same points, normals alongside
+    network_input = np.hstack([unit[pick], normals[pick]])[None]
+    with torch.no_grad():
+        expected = normals_classifier.network(torch.tensor(network_input, dtype=torch.float32))
+    np.testing.assert_allclose(result["probabilities"], expected.softmax(-1)[0], atol=1e-5)
+    batch = normals_classifier.predict(np.stack([np.hstack([cloud, normals])] * 2))
+    np.testing.assert_allclose(batch["probabilities"][1], result["probabilities"], atol=1e-5)
+    assert batch["normals"] == "given"
+
+
+def test_a_normals_network_given_xyz_estimates_them_and_says_so(normals_classifier):
+    points, radial = fibonacci_sphere(300, 0.2, np.array([1.0, 2.0, 3.0]))
+    estimated = normals_classifier.predict(points)
+    exact = normals_classifier.predict(np.hstack([points, radial]))
+    assert estimated["normals"] == "estimated" and exact["normals"] == "given"
+    np.testing.assert_allclose(estimated["probabilities"], exact["probabilities"], atol=2e-3)
+
+
+def test_a_normals_segmenter_labels_points_by_their_coordinates(normals_segmenter):
+    points, radial = fibonacci_sphere(90, 3.0, np.zeros(3))
+    result = normals_segmenter.predict(np.hstack([points, radial]), category="Lamp")
+    unit = points / 3.0
+    pick = resample_cloud(unit.astype(np.float32), 48, 0)
+    with torch.no_grad():
+        logits = normals_segmenter.network(
+            torch.tensor(np.hstack([unit[pick], radial[pick]])[None], dtype=torch.float32),
+            torch.tensor([1]),
+        )[0].numpy()
+    allowed = CATEGORY_PARTS[1]
+    sampled_parts = [allowed[int(np.argmax(row[allowed]))] for row in logits]
+    nearest = [int(np.argmin(((unit[pick] - p) ** 2).sum(1))) for p in unit]
+    assert result["parts"].tolist() == [sampled_parts[i] for i in nearest]
+    assert result["normals"] == "given"
+
+
+def test_an_xyz_network_ignores_given_normals(classifier):
+    cloud = np.random.default_rng(4).normal(size=(80, 3))
+    with_normals = classifier.predict(np.hstack([cloud, np.full((80, 3), 7.0)]))
+    alone = classifier.predict(cloud)
+    np.testing.assert_array_equal(with_normals["probabilities"], alone["probabilities"])
+    assert with_normals["normals"] == alone["normals"] == "unused"
+
+
+def test_columns_that_are_not_normals_are_refused(normals_classifier):
+    cloud = np.random.default_rng(5).normal(size=(80, 3))
+    colours = np.random.default_rng(5).integers(0, 255, size=(80, 3))
+    with pytest.raises(ValueError, match=r"cloud 0: its normals \(columns 4-6\) have lengths .* "
+                       r"expected unit vectors; give x y z only"):  # fmt: skip
+        normals_classifier.predict(np.hstack([cloud, colours]))
+
+
+# --- outputs that are not numbers, coordinates that are huge ----------------------------
+
+
+def test_nan_outputs_are_refused_not_turned_into_labels(classifier, segmenter):
+    import copy
+
+    from pointea.prediction_error import PredictionError
+
+    cloud = np.random.default_rng(6).normal(size=(60, 3))
+    for model, kwargs in ((classifier, {}), (segmenter, {"category": "Mug"})):
+        broken = copy.deepcopy(model)
+        with torch.no_grad():
+            for weight in broken.network.parameters():
+                weight.fill_(float("nan"))
+        with pytest.raises(
+            PredictionError,
+            match=r"^cloud 0, cloud 1: the network's outputs are NaN or infinite \(its weights hold",
+        ):
+            broken.predict(np.stack([cloud, cloud]), **kwargs)
+        assert issubclass(PredictionError, ValueError)
+    # Finite weights that overflow on an input are named as the input's fault.
+    broken = copy.deepcopy(classifier)
+    with torch.no_grad():  # finite weights, each layer 1e10 larger: float32 overflows
+        for layer in broken.network.modules():
+            if isinstance(layer, torch.nn.Linear):
+                layer.weight.mul_(1e10)
+    with pytest.raises(ValueError, match="^cloud 0: .* NaN or infinite on this input"):
+        broken.predict(cloud)
+
+
+def test_huge_coordinates_are_normalised_without_overflow(classifier):
+    cloud = np.random.default_rng(7).uniform(-1, 1, size=(70, 3))
+    expected = classifier.predict(cloud)["probabilities"]
+    near_float32_limit = cloud.astype(np.float32) * np.float32(3e38)  # its sum overflows
+    beyond_float32 = cloud * 1e300
+    for huge in (near_float32_limit, beyond_float32, cloud * 1.7e308):
+        np.testing.assert_allclose(classifier.predict(huge)["probabilities"], expected, atol=1e-5)

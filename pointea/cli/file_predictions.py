@@ -1,6 +1,8 @@
 """What ``predict`` does with one file, per kind of trained model: a classifier prints and
 records its top-5 classes; a part segmenter writes a coloured PLY and a PNG of every input
-point's part. A task's config names its flow (``predict._target_``)."""
+point's part. A task's config names its flow (``predict._target_``). Every record says
+where the network's normals came from (``"normals"``: ``"given"`` by the file,
+``"estimated"``, or ``"unused"`` by a network of x y z alone; see ``TrainedModel``)."""
 
 from __future__ import annotations
 
@@ -23,9 +25,16 @@ from pointea.vis.render import RenderError, render_cloud
 __all__ = ["ClassPredictions", "FilePredictions", "PartPredictions", "file_predictions"]
 
 
-def _sampled(model: TrainedModel, points: np.ndarray, seed: int, source: Path) -> torch.Tensor:
-    """The resampled cloud a model sees. Shapes: (N, 3) -> (1, num_points, 3)"""
-    return torch.from_numpy(points[model.resample(points, seed, source)]).unsqueeze(0)
+def _sampled(
+    model: TrainedModel, points: np.ndarray, normals: np.ndarray | None, seed: int, source: Path
+) -> tuple[torch.Tensor, str]:
+    """The resampled cloud a model sees, and where its normals came from.
+
+    Shapes:
+        points: (N, 3); normals: (N, 3) or None -> (1, num_points, in_channels)
+    """
+    normals, how = model.point_normals(points, normals, source)
+    return torch.from_numpy(model.sample(points, normals, seed, source)).unsqueeze(0), how
 
 
 class FilePredictions:
@@ -33,8 +42,11 @@ class FilePredictions:
     names its flow in its config (``predict._target_``), so a new task adds one subclass
     and one config line."""
 
-    def __call__(self, path: Path, raw: np.ndarray, points: np.ndarray, out: Path) -> dict:
-        """``raw``: the file's points (N, 3); ``points``: normalised. Returns the record."""
+    def __call__(
+        self, path: Path, raw: np.ndarray, points: np.ndarray, out: Path, normals=None
+    ) -> dict:
+        """``raw``: the file's points (N, 3); ``points``: normalised; ``normals``: the
+        file's (N, 3), or None when it has none. Returns the record."""
         raise NotImplementedError
 
 
@@ -49,16 +61,21 @@ class ClassPredictions(FilePredictions):
                 f"{given}= is for part segmenters; {cfg.ckpt_path} is a classifier: leave it out"
             )
 
-    def __call__(self, path: Path, raw: np.ndarray, points: np.ndarray, out: Path) -> dict:
-        """``raw``: the file's points (N, 3); ``points``: normalised. Returns the record."""
-        probs = self.model.class_probabilities(_sampled(self.model, points, self.seed, path))[0]
+    def __call__(
+        self, path: Path, raw: np.ndarray, points: np.ndarray, out: Path, normals=None
+    ) -> dict:
+        """See :meth:`FilePredictions.__call__`."""
+        cloud, how = _sampled(self.model, points, normals, self.seed, path)
+        probs = self.model.class_probabilities(cloud, [str(path)])[0]
         top = probs.topk(min(5, len(probs)))
         top5 = [
             {"class": self.model.class_names[int(i)], "probability": round(float(p), 6)}
             for p, i in zip(top.values, top.indices, strict=True)
         ]
-        print(f"{path}: " + ", ".join(f"{t['class']} {t['probability']:.3f}" for t in top5))
-        return {"file": str(path), "task": self.model.task, "points": len(raw), "top5": top5}
+        shown = ", ".join(f"{t['class']} {t['probability']:.3f}" for t in top5)
+        print(f"{path}: {shown}" + (f" (normals {how})" if how != "unused" else ""))
+        return {"file": str(path), "task": self.model.task, "points": len(raw), "top5": top5,
+                "normals": how}  # fmt: skip
 
 
 class PartPredictions(FilePredictions):
@@ -99,31 +116,36 @@ class PartPredictions(FilePredictions):
                 f"{cfg.ckpt_path} is a part segmenter: give category=NAME or cls_ckpt_path=CKPT"
             )
 
-    def _category(self, points: np.ndarray, path: Path) -> tuple[int, str]:
+    def _category(self, points: np.ndarray, normals, path: Path) -> tuple[int, str]:
         """The category's index and how it was chosen."""
         if self.classifier is None:
             return self.category, "given"
-        cloud = _sampled(self.classifier, points, self.seed, path)
-        probs = self.classifier.class_probabilities(cloud)[0]
+        cloud, _ = _sampled(self.classifier, points, normals, self.seed, path)
+        probs = self.classifier.class_probabilities(cloud, [str(path)])[0]
         best = max(self.cls_to_category, key=lambda i: float(probs[i]))
         return self.cls_to_category[best], f"classifier ({float(probs[best]):.3f})"
 
-    def __call__(self, path: Path, raw: np.ndarray, points: np.ndarray, out: Path) -> dict:
-        """``raw``: the file's points (N, 3); ``points``: normalised. Returns the record."""
-        category, how = self._category(points, path)
+    def __call__(
+        self, path: Path, raw: np.ndarray, points: np.ndarray, out: Path, normals=None
+    ) -> dict:
+        """See :meth:`FilePredictions.__call__`."""
+        category, how = self._category(points, normals, path)
         name = self.model.class_names[category]
-        sampled = _sampled(self.model, points, self.seed, path)
+        sampled, normals_from = _sampled(self.model, points, normals, self.seed, path)
         cloud = torch.from_numpy(points).unsqueeze(0)
-        parts = self.model.part_labels(cloud, sampled, torch.tensor([category]))[0].numpy()
+        labels = self.model.part_labels(cloud, sampled, torch.tensor([category]), [str(path)])
+        parts = labels[0].numpy()
         colors = label_colors(parts)
         # Named after the whole file name: a.ply and a.npy must not overwrite each other.
         ply = write_labeled_ply(out / f"{path.name}.parts.ply", raw, colors, parts)
         counts = {
             int(p): int(c) for p, c in zip(*np.unique(parts, return_counts=True), strict=True)
         }
-        print(f"{path}: {name} ({how}), parts {counts} -> {ply}")
+        shown = f", normals {normals_from}" if normals_from != "unused" else ""
+        print(f"{path}: {name} ({how}{shown}), parts {counts} -> {ply}")
         record = {"file": str(path), "task": self.model.task, "points": len(raw), "category": name,
-                  "category_from": how, "part_counts": counts, "ply": str(ply)}  # fmt: skip
+                  "category_from": how, "normals": normals_from, "part_counts": counts,
+                  "ply": str(ply)}  # fmt: skip
         try:
             image = render_cloud(points, colors)
             png = save_png(

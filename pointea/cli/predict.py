@@ -4,7 +4,9 @@
         [cls_ckpt_path=CLS_CKPT]
 
 Each cloud is normalised as the training data was (centred, unit sphere) and resampled to
-the model's point count. A classifier prints and records the top-5 classes; a part
+the model's point count. A network trained with normals takes each file's own (``.ply``/
+``.pcd`` normals, columns 4-6 of a text or ``.npy`` file, a mesh's face normals) or, for a
+file without them, normals estimated with Open3D; each result records which. A classifier prints and records the top-5 classes; a part
 segmenter writes a coloured PLY with the predicted part of every input point (mapped
 back from the resampled points by nearest neighbour) and a PNG. ``predictions.json`` in
 ``output_dir`` records every result and every file that failed, with the reason.
@@ -31,7 +33,9 @@ from pointea.configs import CONFIG_DIR
 from pointea.data import DatasetError
 from pointea.data.user_clouds import normalise_cloud
 from pointea.error_boundary import EXIT_USER_ERROR, exit_on_user_error
-from pointea.vis.point_files import read_points
+from pointea.prediction_error import PredictionError
+from pointea.vis.normals import NORMAL_NEIGHBOURS
+from pointea.vis.point_files import read_cloud
 from pointea.vis.render import RenderError
 
 __all__ = ["main", "predict"]
@@ -80,6 +84,9 @@ def _link_problem(link: Path) -> str | None:
         return f"a broken symbolic link (its target {os.readlink(link)} is missing)"
     return None
 
+
+# What fails one file only: recorded with its reason, and the other files predicted.
+SKIPPED = (DatasetError, OSError, PredictionError, RenderError)
 
 # Files in output_dir that earlier predict runs wrote.
 RECORD = "predictions.json"
@@ -146,16 +153,23 @@ def predict(cfg: DictConfig) -> list[dict[str, Any]]:
             f"remove them, or pass merge=true to add this run's results to them"
         )
     inputs = _inputs(Path(cfg.input))
-    predict_file = file_predictions(load_model(cfg.ckpt_path, config_dirs=config_dirs()), cfg)
+    model = load_model(cfg.ckpt_path, config_dirs=config_dirs())
+    predict_file = file_predictions(model, cfg)
+    if model.takes_normals:
+        print(
+            f"{cfg.ckpt_path} takes normals: each file's own, or for a file without them "
+            f"normals estimated with Open3D ({NORMAL_NEIGHBOURS} nearest neighbours, oriented "
+            f"away from the centroid); each result records which"
+        )
     out.mkdir(parents=True, exist_ok=True)
     results = []
     for path, problem in inputs:
         try:
             if problem is not None:
                 raise DatasetError(f"{path}: {problem}")
-            raw = read_points(path, mesh_points=cfg.mesh_points, seed=cfg.seed)
-            result = predict_file(path, raw, normalise_cloud(raw, path), out)
-        except (DatasetError, OSError, RenderError) as err:  # recorded; the rest go on
+            raw, normals = read_cloud(path, mesh_points=cfg.mesh_points, seed=cfg.seed)
+            result = predict_file(path, raw, normalise_cloud(raw, path), out, normals=normals)
+        except SKIPPED as err:  # recorded; the rest go on
             print(f"skipped: {err}", file=sys.stderr)
             result = {"file": str(path), "error": str(err)}
         results.append({**result, "checkpoint": str(cfg.ckpt_path)})

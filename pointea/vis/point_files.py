@@ -14,6 +14,7 @@ __all__ = [
     "CLOUD_SUFFIXES",
     "MESH_SUFFIXES",
     "check_ply",
+    "read_cloud",
     "read_labeled_ply",
     "read_points",
     "write_labeled_ply",
@@ -24,11 +25,38 @@ MESH_SUFFIXES = (".off", ".obj", ".stl")
 
 
 def read_points(path: Path, *, mesh_points: int = 10_000, seed: int = 0) -> np.ndarray:
-    """Coordinates of a point file, or ``mesh_points`` samples on a mesh's surface: (N, 3).
+    """Coordinates of a point file, or ``mesh_points`` samples on a mesh's surface: (N, 3)
+    float64. The formats and their rules are :func:`read_cloud`'s."""
+    return read_cloud(path, mesh_points=mesh_points, seed=seed)[0]
 
-    ``.txt`` holds whitespace- or comma-separated rows whose first three columns are x y z;
-    ``.npy`` an (N, >=3) array. A ``.ply`` with faces is read as a point cloud of its
-    vertices unless it has no vertices as a cloud.
+
+def _first_row_width(path: Path) -> int:
+    """The number of whitespace- or comma-separated values on a text file's first line."""
+    with path.open("rb") as f:
+        line = f.readline(4096)
+    return len(line.decode("ascii", "replace").replace(",", " ").split())
+
+
+def read_cloud(
+    path: Path, *, mesh_points: int = 10_000, seed: int = 0
+) -> tuple[np.ndarray, np.ndarray | None]:
+    """Coordinates of a point file and its normals where it has them, or ``mesh_points``
+    samples on a mesh's surface with the normals of the faces they lie on.
+
+    - ``.txt``: whitespace- or comma-separated rows whose first three columns are x y z;
+      ``.npy``: an (N, >=3) array. With 6 or more columns, columns 4-6 are the normals
+      (``x y z nx ny nz [label]``, the layout of the standard text releases).
+    - ``.xyz``, ``.pts``: rows of x y z, with normals when the first row has 6 or more
+      values; a ``.pts`` whose first line is a single number (the point count of
+      Open3D's own ``.pts``) is read by Open3D as such, without normals.
+    - ``.ply``, ``.pcd``: through Open3D, with the file's normals when it stores them. A
+      ``.ply`` with faces is read as a point cloud of its vertices.
+    - ``.off``, ``.obj``, ``.stl``: ``mesh_points`` points sampled uniformly on the surface
+      (``seed`` fixes them), each with its face's normal (the faces' winding orients it).
+
+    Returns:
+        points (N, 3) float64 and normals (N, 3) float64 as stored (not checked for unit
+        length), or ``None`` when the file has none.
     """
     import open3d as o3d
 
@@ -43,6 +71,7 @@ def read_points(path: Path, *, mesh_points: int = 10_000, seed: int = 0) -> np.n
             f"{path}: unsupported format {suffix or '(no suffix)'}; expected one of "
             f"{', '.join(CLOUD_SUFFIXES + MESH_SUFFIXES)}"
         )
+    normals = None
     try:
         if suffix == ".npy":
             array = np.load(path, allow_pickle=False)
@@ -55,10 +84,22 @@ def read_points(path: Path, *, mesh_points: int = 10_000, seed: int = 0) -> np.n
                 raise DatasetError(
                     f"{path}: the mesh has no faces to sample (or could not be read)"
                 )
+            mesh.compute_triangle_normals()
             o3d.utility.random.seed(seed)
-            array = np.asarray(mesh.sample_points_uniformly(mesh_points).points)
+            sampled = mesh.sample_points_uniformly(mesh_points, use_triangle_normal=True)
+            array = np.hstack([np.asarray(sampled.points), np.asarray(sampled.normals)])
         else:
-            array = np.asarray(o3d.io.read_point_cloud(str(path)).points)
+            width = _first_row_width(path) if suffix in (".xyz", ".pts") else 0
+            if width == 1 and suffix == ".pts":
+                fmt = "auto"  # Open3D's .pts: a count line, then x y z [i] [r g b]
+            elif width:
+                fmt = "xyzn" if width >= 6 else "xyz"
+            else:
+                fmt = "auto"
+            cloud = o3d.io.read_point_cloud(str(path), format=fmt)
+            array = np.asarray(cloud.points)
+            if cloud.has_normals():
+                array = np.hstack([array, np.asarray(cloud.normals)])
     except DatasetError:
         raise
     except Exception as err:  # noqa: BLE001 - readers raise many kinds; name the file
@@ -79,7 +120,9 @@ def read_points(path: Path, *, mesh_points: int = 10_000, seed: int = 0) -> np.n
     if not np.isfinite(points).all():
         bad = int((~np.isfinite(points).all(axis=1)).sum())
         raise DatasetError(f"{path}: {bad} point(s) have NaN or infinite coordinates")
-    return points
+    if array.shape[1] >= 6:
+        normals = np.asarray(array[:, 3:6], dtype=np.float64)
+    return points, normals
 
 
 def write_labeled_ply(

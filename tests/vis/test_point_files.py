@@ -73,3 +73,56 @@ def test_bad_files_are_named(tmp_path, name, content, message):
 def test_missing_file(tmp_path):
     with pytest.raises(DatasetError, match="no such file"):
         read_points(tmp_path / "nope.ply")
+
+
+@pytest.fixture
+def normals(cloud):
+    return cloud / np.linalg.norm(cloud, axis=1, keepdims=True)
+
+
+@pytest.mark.parametrize("suffix", [".ply", ".pcd"])
+def test_normals_stored_by_open3d_formats_are_read(tmp_path, cloud, normals, suffix):
+    from pointea.vis.point_files import read_cloud
+
+    stored = o3d.geometry.PointCloud(o3d.utility.Vector3dVector(cloud))
+    stored.normals = o3d.utility.Vector3dVector(normals)
+    o3d.io.write_point_cloud(str(tmp_path / f"c{suffix}"), stored)
+    points, read = read_cloud(tmp_path / f"c{suffix}")
+    np.testing.assert_allclose(points, cloud, atol=1e-5)
+    np.testing.assert_allclose(read, normals, atol=1e-5)
+    o3d.io.write_point_cloud(
+        str(tmp_path / f"bare{suffix}"), o3d.geometry.PointCloud(o3d.utility.Vector3dVector(cloud))
+    )
+    assert read_cloud(tmp_path / f"bare{suffix}")[1] is None
+
+
+@pytest.mark.parametrize("suffix", [".txt", ".xyz", ".pts", ".npy"])
+@pytest.mark.parametrize("extra", [0, 1], ids=["xyz-normals", "xyz-normals-label"])
+def test_columns_4_to_6_are_normals(tmp_path, cloud, normals, suffix, extra):
+    from pointea.vis.point_files import read_cloud
+
+    rows = np.hstack([cloud, normals] + ([np.arange(200)[:, None] % 3.0] if extra else []))
+    path = tmp_path / f"c{suffix}"
+    np.save(path, rows) if suffix == ".npy" else np.savetxt(path, rows)
+    points, read = read_cloud(path)
+    np.testing.assert_allclose(points, cloud, atol=1e-12)
+    np.testing.assert_allclose(read, normals, atol=1e-12)
+    np.save(path, cloud) if suffix == ".npy" else np.savetxt(path, cloud)
+    points, read = read_cloud(path)
+    np.testing.assert_allclose(points, cloud, atol=1e-12)  # every row, none taken as a count
+    assert read is None
+
+
+def test_mesh_samples_carry_their_faces_normals(tmp_path):
+    from pointea.vis.point_files import read_cloud
+
+    mesh = o3d.geometry.TriangleMesh.create_box(2, 2, 2)  # faces wound outward
+    o3d.io.write_triangle_mesh(str(tmp_path / "box.off"), mesh)
+    points, normals = read_cloud(tmp_path / "box.off", mesh_points=300)
+    expected = np.zeros_like(points)  # by hand: the face a point lies on, its outward axis
+    for axis in range(3):
+        expected[np.isclose(points[:, axis], 0, atol=1e-9), axis] = -1
+        expected[np.isclose(points[:, axis], 2, atol=1e-9), axis] = 1
+    on_one_face = (expected != 0).sum(1) == 1  # edges belong to two faces: left out
+    assert on_one_face.sum() > 250
+    np.testing.assert_allclose(normals[on_one_face], expected[on_one_face], atol=1e-9)
