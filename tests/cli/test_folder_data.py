@@ -61,8 +61,8 @@ def test_a_part_folder_with_a_predicted_ply_trains_and_tests(tmp_path):
     metrics = run(cfg)
     assert 0 < metrics["test/instance_miou"] <= 1
     meta = load_checkpoint(out / "checkpoints" / "last.ckpt")["pointea"]
-    assert meta["class_names"] == ["chair", "lamp"]
-    assert meta["category_parts"] == [[0, 1, 2], [3, 4]] and meta["num_classes"] == 5
+    assert meta["categories"] == ["chair", "lamp"]
+    assert meta["category_parts"] == [[0, 1, 2], [3, 4]] and meta["num_parts"] == 5
     assert "lamp/fixed.parts.ply" in sum(
         json.loads((root / "splits.json").read_text()).values(), []
     )
