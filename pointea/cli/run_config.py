@@ -14,7 +14,7 @@ from pointea.checkpoint import METADATA_VERSION, checkpoint_metadata, load_check
 from pointea.cli.config_checks import check_train_values
 from pointea.config_error import ConfigError
 from pointea.data.errors import DatasetError
-from pointea.data.release_tables import ReleaseTables
+from pointea.data.release_tables import COUNT_KEYS, ReleaseTables
 from pointea.error_boundary import exit_on_user_error
 from pointea.network_builder import config_dirs_from_searchpath
 from pointea.tasks.weight_average import EMA_KEY, check_same_decay
@@ -64,8 +64,6 @@ def check_task_and_data(cfg: DictConfig) -> None:
             f"model= builds {cfg.model._target_}, but task={cfg.task.name} trains "
             f"{cfg.task.network}: pick a model= option for task={cfg.task.name}"
         )
-    from pointea.data.datamodule import COUNT_KEYS  # here: it imports Lightning (not in predict)
-
     for key in COUNT_KEYS:
         if key in cfg.model and key in cfg.data and cfg.model[key] != cfg.data[key]:
             raise ConfigError(

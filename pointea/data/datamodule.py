@@ -13,7 +13,7 @@ from pointea.data.batches import DeviceBatches, WorkerBatches
 from pointea.data.errors import DatasetError
 from pointea.data.label_subset import LabelSubset
 from pointea.data.point_cloud_release import PointCloudRelease
-from pointea.data.release_tables import ReleaseTables
+from pointea.data.release_tables import COUNT_KEYS, ReleaseTables
 from pointea.data.shared_shapes import check_no_shared_shapes
 from pointea.data.splits import stratified_split
 from pointea.data.synthetic import SyntheticConfig, ensure_synthetic
@@ -21,7 +21,6 @@ from pointea.data.transforms import Compose, FirstPoints, RandomSubset
 
 __all__ = ["PointCloudDataModule"]
 
-COUNT_KEYS = ("num_classes", "num_parts", "num_categories")
 FEATURE_CHANNELS = {"normals": 3}  # per-point input features a release may store, by name
 
 log = logging.getLogger(__name__)

@@ -5,7 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-__all__ = ["ReleaseTables"]
+__all__ = ["COUNT_KEYS", "ReleaseTables"]
+
+# The counts a data config may promise, by key; the release's tables say what they are.
+COUNT_KEYS = ("num_classes", "num_parts", "num_categories")
 
 
 @dataclass(frozen=True)

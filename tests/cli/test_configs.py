@@ -7,7 +7,7 @@ from hydra.utils import get_class, get_object, instantiate
 from omegaconf import OmegaConf
 
 from pointea.cli.attention_config import attention_kinds, attention_node
-from pointea.data.datamodule import COUNT_KEYS
+from pointea.data.release_tables import COUNT_KEYS
 from pointea.nn import OffsetBlock
 
 # Every option of every group on disk. model/attention_tiny is merged over model/attention
