@@ -138,8 +138,9 @@ def test_machinery_quick(tmp_path):
             assert figure["plain_over_machinery"] > 0, name
 
 
-def test_before_after_quick(tmp_path):
-    """Two trees (here the same checkout twice): a training step and predict for each."""
+def test_before_after_quick_runs(tmp_path):
+    """Two trees (here the same checkout twice): the script runs and times a training step
+    and predict for each."""
     run_quick("before_after.py", tmp_path, str(ROOT), str(ROOT))
     result = json.loads((tmp_path / "before_after.json").read_text())
     for figure in ("train_step", "predict"):

@@ -38,7 +38,10 @@ def test_load_model_example_runs(tmp_path):
     from pointea.models import PointTransformerCls
 
     (example,) = [block for block in fenced("python") if "load_model" in block]
-    assert len(example.strip().splitlines()) <= 6
+    import pointea
+
+    used = set(re.findall(r"\bpointea\.(\w+)", example))  # only the package's public names
+    assert used and used <= set(pointea.__all__), used - set(pointea.__all__)
     net = PointTransformerCls(3, embed_channels=8, stage_channels=(8, 8), num_samples=(16, 8),
                               k=4, fuse_channels=8, head_channels=(8, 8))  # fmt: skip
     names = ["mug", "lamp", "rocket"]
@@ -61,8 +64,6 @@ def test_load_model_example_runs(tmp_path):
     assert done.returncode == 0, done.stderr
     name, probability = done.stdout.split()
     # The same model on the same file in this process: the snippet printed its answer.
-    import pointea
-
     expected = pointea.load_model(tmp_path / ckpt).predict(np.loadtxt(tmp_path / "my_cloud.xyz"))
     assert name == expected["classes"]
     assert float(probability) == pytest.approx(float(expected["probabilities"].max()), abs=1e-6)
