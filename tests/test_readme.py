@@ -198,3 +198,15 @@ def test_readme_download_command_parses(tmp_path):
     for download in downloads:
         args = [*download[3:], "--archive", str(tmp_path / "by_hand.zip")]
         assert main(args) == 1  # parsed; stops at the missing archive, before touching --root
+
+
+def _anchor(heading: str) -> str:
+    """GitHub's anchor of a Markdown heading: lower case, punctuation dropped, spaces to -."""
+    return re.sub(r"[^\w\- ]", "", heading.strip().lower()).replace(" ", "-")
+
+
+def test_readme_links_to_benchmarks_sections_exist():
+    benchmarks = (ROOT / "BENCHMARKS.md").read_text()
+    anchors = {_anchor(h) for h in re.findall(r"^#+ (.+)$", benchmarks, flags=re.M)}
+    linked = set(re.findall(r"\(BENCHMARKS\.md#([^)]+)\)", README))
+    assert linked and linked <= anchors, linked - anchors
