@@ -1,4 +1,5 @@
-"""The shared baseline, a straightforward PCT port, loaded for side-by-side measurements."""
+"""The baseline, a straightforward PCT port (``pct_port.py`` beside this file), loaded for
+side-by-side measurements."""
 
 from __future__ import annotations
 
@@ -10,12 +11,10 @@ import torch
 from pointea.models import PointTransformerCls
 from pointea.models.pct_port_conversion import convert_pct_port_state_dict
 
-PORT_FILE = Path(__file__).resolve().parents[2] / "shared" / "baselines" / "pct_port.py"
+PORT_FILE = Path(__file__).resolve().parent / "pct_port.py"
 
 
 def load_port_module():
-    if not PORT_FILE.exists():
-        raise SystemExit(f"the baseline {PORT_FILE} is not beside the repository")
     spec = importlib.util.spec_from_file_location("pct_port", PORT_FILE)
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)

@@ -1,4 +1,4 @@
-"""Every speed target of issue 13 in one run, side by side, against the shared port.
+"""Every speed target in one run, side by side, against the PCT port (``pct_port.py``).
 
     python benchmarks/targets.py [--quick] [--skip epoch ...] [--shapes 1000]
     python benchmarks/targets.py --from-results benchmarks/results   # only the table

@@ -38,7 +38,10 @@ def test_load_model_example_runs(tmp_path):
     from pointea.models import PointTransformerCls
 
     (example,) = [block for block in fenced("python") if "load_model" in block]
-    assert len(example.strip().splitlines()) <= 6
+    import pointea
+
+    used = set(re.findall(r"\bpointea\.(\w+)", example))  # only the package's public names
+    assert used and used <= set(pointea.__all__), used - set(pointea.__all__)
     net = PointTransformerCls(3, embed_channels=8, stage_channels=(8, 8), num_samples=(16, 8),
                               k=4, fuse_channels=8, head_channels=(8, 8))  # fmt: skip
     names = ["mug", "lamp", "rocket"]
@@ -62,8 +65,6 @@ def test_load_model_example_runs(tmp_path):
     assert done.returncode == 0, done.stderr
     name, probability = done.stdout.split()
     # The same model on the same file in this process: the snippet printed its answer.
-    import pointea
-
     expected = pointea.load_model(tmp_path / ckpt).predict(np.loadtxt(tmp_path / "my_cloud.xyz"))
     assert name == expected["classes"]
     assert float(probability) == pytest.approx(float(expected["probabilities"].max()), abs=1e-6)
@@ -198,3 +199,15 @@ def test_readme_download_command_parses(tmp_path):
     for download in downloads:
         args = [*download[3:], "--archive", str(tmp_path / "by_hand.zip")]
         assert main(args) == 2  # a user error; parsed; stops at the missing archive, before touching --root
+
+
+def _anchor(heading: str) -> str:
+    """GitHub's anchor of a Markdown heading: lower case, punctuation dropped, spaces to -."""
+    return re.sub(r"[^\w\- ]", "", heading.strip().lower()).replace(" ", "-")
+
+
+def test_readme_links_to_benchmarks_sections_exist():
+    benchmarks = (ROOT / "BENCHMARKS.md").read_text()
+    anchors = {_anchor(h) for h in re.findall(r"^#+ (.+)$", benchmarks, flags=re.M)}
+    linked = set(re.findall(r"\(BENCHMARKS\.md#([^)]+)\)", README))
+    assert linked and linked <= anchors, linked - anchors

@@ -69,7 +69,7 @@ def test_eager_results_do_not_depend_on_dynamo_being_imported():
     """Same indices whether the call goes straight to the function or through dynamo's
     disable wrapper (in this process torch._dynamo is imported by the test above or here)."""
     xyz = torch.randn(3, 50, 3, generator=torch.Generator().manual_seed(1))
-    from torch import _dynamo  # noqa: F401  (the wrapper now routes through torch._dynamo.disable)
+    from torch import _dynamo  # noqa: F401  (the wrapper routes through torch._dynamo.disable)
 
     assert torch.equal(knn(xyz, xyz, 5), knn_torch(xyz, xyz, 5))
     assert farthest_point_sample(xyz, 10)[:, 0].eq(0).all()
