@@ -18,6 +18,7 @@ import yaml
 from cli_helpers import ROOT, compose_train, tiny_overrides
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
+from pointea.cli.run_config import ConfigError, check_run_config
 from pointea.cli.run_folder import RunFolderError, claim_run_folder
 from pointea.cli.train import run
 from pointea.tasks.checkpoint_io import load_checkpoint
@@ -268,3 +269,36 @@ def test_a_run_stopped_by_sigterm_says_how_to_resume_and_the_resume_finishes_it(
     assert json.loads((stopped / "metrics.json").read_text())["metrics"] == expected
     _assert_same_weights(_weights(last), _weights(whole / "checkpoints" / "last.ckpt"))
     assert _csv_rows(stopped) == _csv_rows(whole)
+
+
+@pytest.mark.parametrize(
+    ("change", "expected"),
+    [
+        (["optim.optimizer.lr=0.1"], "optim.optimizer.lr=0.01 .*optim.optimizer.lr=0.1"),
+        (["optim.optimizer.weight_decay=0"], "optim.optimizer.weight_decay=0.0005 .*weight_decay=0:"),
+        (["optim=adamw_cosine"], "optim.optimizer._target_='torch.optim.SGD'.*AdamW"),
+        (  # the cosine schedule's T_max is trainer.max_epochs: a resume keeps the stored one
+            ["trainer.max_epochs=5"],
+            r"optim.scheduler.T_max=2 .*optim.scheduler.T_max=5 \(from \$\{trainer.max_epochs\}\)",
+        ),
+        (["~optim.scheduler"], "optim.scheduler.T_max=2.*optim.scheduler.T_max='<unset>'"),
+    ],
+)
+def test_a_resume_with_other_optimiser_settings_is_refused(trained_cls, data_root, change, expected):
+    """Lightning would restore the checkpoint's optimiser and scheduler state over these, so
+    the new values would be recorded in config.yaml but never used."""
+    out, _ = trained_cls
+    before = {p: p.read_bytes() for p in out.rglob("*") if p.is_file()}
+    last = out / "checkpoints" / "last.ckpt"
+    cfg = compose_train([*tiny_overrides(data_root / "cls", epochs=2), *change, f"ckpt_path={last}"], out / "x")
+    with pytest.raises(ConfigError, match=f"{last} was trained with {expected}"):
+        run(cfg)
+    assert before == {p: p.read_bytes() for p in out.rglob("*") if p.is_file()}
+
+
+def test_a_resume_that_keeps_the_schedule_may_train_longer(trained_cls, data_root):
+    """More epochs with the stored T_max written out: the schedule is the checkpoint's."""
+    out, _ = trained_cls
+    last = out / "checkpoints" / "last.ckpt"
+    overrides = [*tiny_overrides(data_root / "cls", epochs=3), "optim.scheduler.T_max=2"]
+    assert check_run_config(compose_train([*overrides, f"ckpt_path={last}"], out / "x")) is not None
