@@ -22,17 +22,22 @@ class RunStopped(Exception):
     resumes. ``metrics.json`` is never written for it."""
 
 
-def resume_command(overrides: Sequence[str], checkpoint: Path | None) -> str:
-    """``python train.py`` with the run's own overrides: with ``checkpoint``, the resume
-    from it (``mode=fit ckpt_path=CHECKPOINT`` in place of the run's own ``mode`` and
+def resume_command(
+    overrides: Sequence[str],
+    checkpoint: Path | None,
+    program: Sequence[str] = ("python", "train.py"),
+) -> str:
+    """The run's command with its own overrides: with ``checkpoint``, the resume from it
+    (``mode=fit ckpt_path=CHECKPOINT`` in place of the run's own ``mode`` and
     ``ckpt_path``); without, the same command again.
 
     Args:
         overrides: the command line's overrides (``HydraConfig.get().overrides.task``).
         checkpoint: the checkpoint a resume continues from, or None.
+        program: what runs ``train.py`` (``("pointea-train",)`` for the console script).
     """
     kept = list(overrides)
     if checkpoint is not None:
         kept = [o for o in kept if o.split("=", 1)[0].lstrip("+~") not in _RESUME_KEYS]
         kept += ["mode=fit", f"ckpt_path={checkpoint}"]
-    return shlex.join(["python", "train.py", *kept])
+    return shlex.join([*program, *kept])

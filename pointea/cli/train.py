@@ -174,16 +174,18 @@ def _stopped_line(cfg: DictConfig, output: Path) -> str:
     ``last.ckpt`` (written at every epoch's end, and at the end of training), or the one
     that starts it again when there is nothing to resume."""
     overrides = list(HydraConfig.get().overrides.task) if HydraConfig.initialized() else []
+    launched = Path(sys.argv[0]).name
+    program = (launched,) if launched == "pointea-train" else ("python", "train.py")
     last = output / "checkpoints" / LastCheckpoint.FILE_NAME
     if cfg.mode == "fit" and last.is_file():
         return (
             f"SIGTERM stopped the run in {output}; it can be resumed from its last complete "
-            f"epoch: {resume_command(overrides, last)}"
+            f"epoch: {resume_command(overrides, last, program)}"
         )
     when = "while testing" if cfg.mode == "test" else "before its first epoch ended"
     return (
         f"SIGTERM stopped the run in {output} {when}: there is nothing to resume; start it "
-        f"again: {resume_command(overrides, None)}"
+        f"again: {resume_command(overrides, None, program)}"
     )
 
 

@@ -34,6 +34,10 @@ class TermDuringEpoch(pl.Callback):
         self.epoch, self.marker = epoch, marker
 
     def on_train_batch_end(self, trainer, pl_module, outputs, batch, batch_idx):
-        if trainer.current_epoch == self.epoch and batch_idx == 0 and not os.path.exists(self.marker):
+        if (
+            trainer.current_epoch == self.epoch
+            and batch_idx == 0
+            and not os.path.exists(self.marker)
+        ):
             open(self.marker, "w").close()
             os.kill(os.getpid(), signal.SIGTERM)

@@ -275,7 +275,10 @@ def test_a_run_stopped_by_sigterm_says_how_to_resume_and_the_resume_finishes_it(
     ("change", "expected"),
     [
         (["optim.optimizer.lr=0.1"], "optim.optimizer.lr=0.01 .*optim.optimizer.lr=0.1"),
-        (["optim.optimizer.weight_decay=0"], "optim.optimizer.weight_decay=0.0005 .*weight_decay=0:"),
+        (
+            ["optim.optimizer.weight_decay=0"],
+            "optim.optimizer.weight_decay=0.0005 .*weight_decay=0:",
+        ),
         (["optim=adamw_cosine"], "optim.optimizer._target_='torch.optim.SGD'.*AdamW"),
         (  # the cosine schedule's T_max is trainer.max_epochs: a resume keeps the stored one
             ["trainer.max_epochs=5"],
@@ -284,13 +287,17 @@ def test_a_run_stopped_by_sigterm_says_how_to_resume_and_the_resume_finishes_it(
         (["~optim.scheduler"], "optim.scheduler.T_max=2.*optim.scheduler.T_max='<unset>'"),
     ],
 )
-def test_a_resume_with_other_optimiser_settings_is_refused(trained_cls, data_root, change, expected):
+def test_a_resume_with_other_optimiser_settings_is_refused(
+    trained_cls, data_root, change, expected
+):
     """Lightning would restore the checkpoint's optimiser and scheduler state over these, so
     the new values would be recorded in config.yaml but never used."""
     out, _ = trained_cls
     before = {p: p.read_bytes() for p in out.rglob("*") if p.is_file()}
     last = out / "checkpoints" / "last.ckpt"
-    cfg = compose_train([*tiny_overrides(data_root / "cls", epochs=2), *change, f"ckpt_path={last}"], out / "x")
+    cfg = compose_train(
+        [*tiny_overrides(data_root / "cls", epochs=2), *change, f"ckpt_path={last}"], out / "x"
+    )
     with pytest.raises(ConfigError, match=f"{last} was trained with {expected}"):
         run(cfg)
     assert before == {p: p.read_bytes() for p in out.rglob("*") if p.is_file()}

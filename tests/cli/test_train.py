@@ -265,7 +265,9 @@ def test_a_refused_value_leaves_nothing_on_disk(tmp_path):
     command = [sys.executable, "train.py", "task=cls", "data=synthetic_cls",
                "model=pct_cls_tiny", f"data.root={tmp_path / 'data'}", "model.k=0"]  # fmt: skip
     new = tmp_path / "new"
-    done = subprocess.run([*command, f"hydra.run.dir={new}"], cwd=ROOT, capture_output=True, text=True)
+    done = subprocess.run(
+        [*command, f"hydra.run.dir={new}"], cwd=ROOT, capture_output=True, text=True
+    )
     assert done.returncode == 2, done.stderr[-2000:]
     assert done.stderr.startswith("error: model.k=0") and done.stderr.count("\n") == 1
     assert sorted(p.name for p in tmp_path.iterdir()) == []  # no run folder, no data generated
@@ -276,7 +278,9 @@ def test_a_refused_value_leaves_nothing_on_disk(tmp_path):
               ".hydra/hydra.yaml": "hydra: {}\n"}  # fmt: skip
     for name, text in record.items():
         (folder / name).write_text(text)
-    done = subprocess.run([*command, f"hydra.run.dir={folder}"], cwd=ROOT, capture_output=True, text=True)
+    done = subprocess.run(
+        [*command, f"hydra.run.dir={folder}"], cwd=ROOT, capture_output=True, text=True
+    )
     assert done.returncode == 2, done.stderr[-2000:]
     found = {str(p.relative_to(folder)): p.read_text() for p in folder.rglob("*") if p.is_file()}
     assert found == record
