@@ -12,6 +12,7 @@ from omegaconf import DictConfig, OmegaConf, open_dict
 
 from pointea.checkpoint import METADATA_VERSION, checkpoint_metadata, load_checkpoint
 from pointea.cli.config_checks import check_train_values
+from pointea.cli.run_folder import resumed_run_folder
 from pointea.config_error import ConfigError
 from pointea.data.errors import DatasetError
 from pointea.data.release_tables import COUNT_KEYS, ReleaseTables
@@ -94,6 +95,7 @@ def _stored_run(cfg: DictConfig) -> dict[str, Any] | None:
             f"{path} holds a different network than model= describes; resume with the same "
             f"model config"
         )
+    _check_same_optimisation(cfg, path)
     average, decay = checkpoint.get(EMA_KEY), cfg.task.get("ema_decay")
     if average and decay:
         try:
@@ -101,6 +103,53 @@ def _stored_run(cfg: DictConfig) -> dict[str, Any] | None:
         except ValueError as err:
             raise ConfigError(str(err)) from None
     return checkpoint
+
+
+def _flat(node: Any, prefix: str) -> dict[str, Any]:
+    """``{"optim.optimizer.lr": 0.01, ...}``: the leaves of a config tree by dotted key."""
+    if not isinstance(node, dict):
+        return {prefix: node}
+    flat = {}
+    for key, value in node.items():
+        flat.update(_flat(value, f"{prefix}.{key}"))
+    return flat
+
+
+def _check_same_optimisation(cfg: DictConfig, path: str) -> None:
+    """A resume trains with the optimiser and schedule its run started with.
+
+    Lightning restores the optimiser's and the scheduler's state from the checkpoint (the
+    learning rate, weight decay, momentum, ``T_max`` ...), so a changed ``optim.*`` (or a
+    ``trainer.max_epochs`` that a schedule interpolates) would be recorded in the run's
+    ``config.yaml`` but not used. The run folder's ``config.yaml`` records the first start's
+    values (a resume with other values never gets to write it).
+    """
+    record = resumed_run_folder(path) / "config.yaml"
+    try:
+        first = OmegaConf.to_container(OmegaConf.load(record), resolve=True)
+    except Exception as err:  # unreadable, not YAML, unresolvable: said in one line
+        raise ConfigError(f"{record}: cannot read the run's config ({err})") from None
+    if not isinstance(first, dict):
+        raise ConfigError(f"{record}: the run's config is not a mapping")
+    was = _flat(first.get("optim") or {}, "optim")
+    now = _flat(OmegaConf.to_container(cfg.optim, resolve=True), "optim")
+    given = _flat(OmegaConf.to_container(cfg.optim, resolve=False), "optim")
+    unset = "<unset>"
+    changed = sorted(k for k in was.keys() | now.keys() if was.get(k, unset) != now.get(k, unset))
+    if not changed:
+        return
+
+    def source(key: str) -> str:  # a value the config interpolates: say from what
+        value = given.get(key)
+        return f" (from {value})" if isinstance(value, str) and value.startswith("${") else ""
+
+    that = ", ".join(f"{k}={was.get(k, unset)!r}" for k in changed)
+    this = ", ".join(f"{k}={now.get(k, unset)!r}{source(k)}" for k in changed)
+    raise ConfigError(
+        f"{path} was trained with {that} (recorded in {record}), but this resume gives "
+        f"{this}: a resume continues the checkpoint's optimiser and schedule, so resume with "
+        f"its values (other ones need a new run)"
+    )
 
 
 def check_run_config(cfg: DictConfig) -> dict[str, Any] | None:

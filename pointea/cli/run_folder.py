@@ -10,6 +10,7 @@ a run's outputs, unless it resumes that run from one of the folder's checkpoints
 
 from __future__ import annotations
 
+import copy
 import fcntl
 import os
 from collections.abc import Iterator
@@ -18,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from hydra.experimental.callback import Callback
-from omegaconf import DictConfig, OmegaConf
+from omegaconf import DictConfig, OmegaConf, open_dict, read_write
 
 from pointea.checkpoint import run_folder
 from pointea.config_error import ConfigError
@@ -86,22 +87,34 @@ def refuse_held_folder(folder: Path) -> None:
 
 
 class RefuseHeldRunFolder(Callback):
-    """Hydra callback (``hydra.callbacks`` in ``train.yaml``): a new run into a folder that
-    holds a run is refused before Hydra writes anything there, so that run's own record of
-    how it was launched (``.hydra/config.yaml``, ``overrides.yaml``, ``hydra.yaml``) stays
-    as it was. :func:`claim_run_folder` checks again under the folder's lock."""
+    """Hydra callback (``hydra.callbacks`` in ``train.yaml``): a run that will be refused is
+    refused before Hydra makes its output folder or writes anything there. A new run into a
+    folder that holds a run is refused, so that run's own record of how it was launched
+    (``.hydra/config.yaml``, ``overrides.yaml``, ``hydra.yaml``) stays as it was; so is any
+    run whose configuration :func:`~pointea.cli.run_config.check_run_config` refuses (a bad
+    value, a checkpoint that does not fit), which would otherwise leave a folder holding only
+    ``.hydra/``. :func:`claim_run_folder` checks the folder again under its lock."""
 
     def on_run_start(self, config: DictConfig, **kwargs: Any) -> None:
         from hydra.core.hydra_config import HydraConfig
 
         from pointea.error_boundary import exit_on_user_error
 
-        if config.get("mode") == "fit" and config.get("ckpt_path"):
-            return  # a resume works in the checkpoint's own run folder
         if not is_primary_process():
             return  # a DDP process the primary one started: it joins the primary's folder
         HydraConfig.instance().set_config(config)  # the output folder names use hydra:...
-        exit_on_user_error(lambda: refuse_held_folder(Path(str(config.hydra.run.dir))))
+        exit_on_user_error(lambda: _refuse_before_hydra_writes(config))
+
+
+def _refuse_before_hydra_writes(config: DictConfig) -> None:
+    from pointea.cli.run_config import check_run_config  # it imports this module
+
+    if not (config.get("mode") == "fit" and config.get("ckpt_path")):
+        refuse_held_folder(Path(str(config.hydra.run.dir)))  # a resume works in its own folder
+    task_config = copy.deepcopy(config)  # as Hydra gives the run: no hydra node, unchanged
+    with read_write(task_config), open_dict(task_config):
+        del task_config["hydra"]
+    check_run_config(task_config)
 
 
 def _lock(folder: Path) -> int:

@@ -4,6 +4,11 @@
 only tests. Every run writes into its own output folder: the resolved config,
 checkpoints (best and last), CSV and TensorBoard logs, ``metrics.json``,
 ``test_details.json`` and figures under ``plots/``.
+
+A scheduler's stop (SIGTERM, e.g. SLURM preemption) ends the run with exit status
+``EXIT_STOPPED`` (143) and one line giving the command that resumes it. Lightning stops at
+the end of the running batch; the run resumes from ``last.ckpt`` as the last complete epoch
+wrote it (a state a resume reproduces exactly), and the stopped epoch is trained again.
 """
 
 from __future__ import annotations
@@ -18,12 +23,19 @@ import pytorch_lightning as pl
 from hydra.core.hydra_config import HydraConfig
 from hydra.utils import instantiate
 from omegaconf import DictConfig, open_dict
+from pytorch_lightning.utilities.exceptions import SIGTERMException
 
 from pointea.checkpoint import build_network, load_weights
 from pointea.cli.config_checks import check_stored_points
 from pointea.cli.outputs import write_json
 from pointea.cli.run_config import check_run_config, check_same_tables, config_dirs, run_metadata
-from pointea.cli.run_folder import claim_run_folder, resumed_run_folder, save_run_config
+from pointea.cli.run_folder import (
+    claim_run_folder,
+    is_primary_process,
+    resumed_run_folder,
+    save_run_config,
+)
+from pointea.cli.run_stopped import EXIT_STOPPED, RunStopped, resume_command
 from pointea.configs import CONFIG_DIR
 from pointea.error_boundary import exit_on_user_error
 from pointea.ops.allocator import keep_freed_memory
@@ -43,6 +55,9 @@ def run(cfg: DictConfig, callbacks: Sequence[pl.Callback] = ()) -> dict[str, flo
 
     A resume (``mode=fit ckpt_path=RUN/checkpoints/last.ckpt``) continues in ``RUN``; any
     other run writes into Hydra's output folder, which must not hold a run already.
+
+    Raises:
+        RunStopped: SIGTERM stopped the run; the message gives the command that resumes it.
     """
     stored = check_run_config(cfg)  # task, data, stored checkpoint, values: nothing made yet
     if cfg.get("keep_freed_memory", True):
@@ -58,10 +73,13 @@ def run(cfg: DictConfig, callbacks: Sequence[pl.Callback] = ()) -> dict[str, flo
         trainer, checkpoints = _trainer(cfg, output, task.monitor, stored, callbacks)
         if trainer.is_global_zero:
             save_run_config(cfg, output, network=metadata["model"])
-        test_ckpt = _fit(cfg, trainer, task, datamodule, checkpoints)
-        results = trainer.test(
-            task, datamodule=datamodule, ckpt_path=test_ckpt, weights_only=True, verbose=False
-        )
+        try:
+            test_ckpt = _fit(cfg, trainer, task, datamodule, checkpoints)
+            results = trainer.test(
+                task, datamodule=datamodule, ckpt_path=test_ckpt, weights_only=True, verbose=False
+            )
+        except SIGTERMException:  # a SystemExit of status 0: it would end the program as a success
+            raise RunStopped(_stopped_line(cfg, output)) from None
         metrics = {k: float(v) for k, v in results[0].items()}
         if trainer.is_global_zero:
             _write_outputs(cfg, output, task, metadata, test_ckpt, metrics)
@@ -151,6 +169,26 @@ def _fit(cfg, trainer, task, datamodule, checkpoints) -> str | None:
     return best.best_model_path or last.last_model_path or None
 
 
+def _stopped_line(cfg: DictConfig, output: Path) -> str:
+    """What a run stopped by SIGTERM tells its user: the command that resumes it from
+    ``last.ckpt`` (written at every epoch's end, and at the end of training), or the one
+    that starts it again when there is nothing to resume."""
+    overrides = list(HydraConfig.get().overrides.task) if HydraConfig.initialized() else []
+    launched = Path(sys.argv[0]).name
+    program = (launched,) if launched == "pointea-train" else ("python", "train.py")
+    last = output / "checkpoints" / LastCheckpoint.FILE_NAME
+    if cfg.mode == "fit" and last.is_file():
+        return (
+            f"SIGTERM stopped the run in {output}; it can be resumed from its last complete "
+            f"epoch: {resume_command(overrides, last, program)}"
+        )
+    when = "while testing" if cfg.mode == "test" else "before its first epoch ended"
+    return (
+        f"SIGTERM stopped the run in {output} {when}: there is nothing to resume; start it "
+        f"again: {resume_command(overrides, None, program)}"
+    )
+
+
 def _write_outputs(cfg, output: Path, task, metadata: dict, test_ckpt, metrics: dict) -> None:
     """``metrics.json``, ``test_details.json`` (what the plots need beyond the CSV log: the
     task's own details), the figures, and the table on the console."""
@@ -178,7 +216,12 @@ def _print_table(metrics: dict[str, float], title: str) -> None:
 
 @hydra.main(version_base="1.3", config_path=str(CONFIG_DIR), config_name="train")
 def _hydra_main(cfg: DictConfig) -> None:
-    exit_on_user_error(lambda: run(cfg))
+    try:
+        exit_on_user_error(lambda: run(cfg))
+    except RunStopped as stop:
+        if is_primary_process():
+            print(f"stopped: {stop}", file=sys.stderr)
+        sys.exit(EXIT_STOPPED)
 
 
 def main() -> None:

@@ -13,19 +13,21 @@ from __future__ import annotations
 import json
 import sys
 import time
+from dataclasses import asdict
 from pathlib import Path
 
 import hydra
 import numpy as np
 import torch
 from hydra.utils import get_class, instantiate
-from omegaconf import DictConfig
+from omegaconf import DictConfig, OmegaConf
 
 from pointea.checkpoint import load_network, run_folder
 from pointea.cli.config_checks import check_visualize_values
 from pointea.cli.outputs import write_json
 from pointea.cli.run_config import ConfigError, check_same_tables, config_dirs
 from pointea.configs import CONFIG_DIR
+from pointea.data.synthetic import SyntheticConfig
 from pointea.error_boundary import exit_on_user_error
 from pointea.vis.figures import contact_sheet, save_png
 from pointea.vis.window import NoDisplayError, show_clouds
@@ -61,6 +63,8 @@ def visualize(cfg: DictConfig) -> Path:
             f"trained on"
         )
     datamodule = instantiate(cfg.data)
+    if datamodule.builtin:
+        _check_builtin_options(cfg.ckpt_path, datamodule)
     datamodule.prepare_data()
     tables = datamodule.read_tables()
     takes = getattr(network, "in_channels", 3)
@@ -93,6 +97,50 @@ def visualize(cfg: DictConfig) -> Path:
     if cfg.show:
         show_clouds(shown, title=f"pointea: {Path(cfg.ckpt_path).name}")
     return out
+
+
+def _check_builtin_options(ckpt_path: str, datamodule) -> None:
+    """A built-in release (``data=synthetic_*``) is generated from ``data.builtin_options``:
+    visualize draws the release the checkpoint was trained on (the options its run folder's
+    ``config.yaml`` records) and never replaces a generated release in ``data.root`` (its
+    ``generator.json`` records its options), which other runs may be trained on."""
+    given = asdict(datamodule.builtin_config)
+    folder = run_folder(ckpt_path)
+    if folder is not None:
+        record = folder / "config.yaml"
+        try:
+            data = OmegaConf.to_container(OmegaConf.load(record), resolve=True).get("data") or {}
+        except Exception as err:  # unreadable, not YAML, not a mapping: said in one line
+            raise ConfigError(f"{record}: cannot read the run's config ({err})") from None
+        if data.get("builtin") == datamodule.builtin:
+            trained = asdict(SyntheticConfig(**dict(data.get("builtin_options") or {})))
+            if trained != given:
+                raise ConfigError(
+                    f"{ckpt_path} was trained on data.builtin={datamodule.builtin} generated with "
+                    f"data.builtin_options {_differing(trained, given)} (recorded in {record}), "
+                    f"but this visualize gives {_differing(given, trained)}: give the options it "
+                    f"was trained with"
+                )
+    for stamp in Path(datamodule.root).expanduser().glob("*/generator.json"):
+        try:
+            made = json.loads(stamp.read_text())
+        except (OSError, ValueError):
+            continue  # not a release of this generator's: generation refuses to replace it
+        if not isinstance(made, dict) or made.get("generator") != datamodule.builtin:
+            continue
+        made = {key: made.get(key) for key in given}
+        if made != given:
+            raise ConfigError(
+                f"{stamp.parent} holds data.builtin={datamodule.builtin} generated with "
+                f"data.builtin_options {_differing(made, given)}, but this visualize gives "
+                f"{_differing(given, made)}: visualize never regenerates a release; give the "
+                f"options {ckpt_path} was trained with, or another data.root"
+            )
+
+
+def _differing(options: dict, other: dict) -> str:
+    """``{cls_train_per_class: 8, num_points: 256}``: the options that differ from ``other``."""
+    return "{" + ", ".join(f"{k}: {v}" for k, v in options.items() if other.get(k) != v) + "}"
 
 
 # What a visualize run wrote into its output folder, by name.

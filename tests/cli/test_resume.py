@@ -4,6 +4,7 @@ run folder, checkpoint files, and what mode=test records."""
 import csv
 import json
 import os
+import shlex
 import shutil
 import stat
 import subprocess
@@ -17,6 +18,7 @@ import yaml
 from cli_helpers import ROOT, compose_train, tiny_overrides
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
+from pointea.cli.run_config import ConfigError, check_run_config
 from pointea.cli.run_folder import RunFolderError, claim_run_folder
 from pointea.cli.train import run
 from pointea.tasks.checkpoint_io import load_checkpoint
@@ -224,3 +226,86 @@ def test_a_moved_run_folder_resumes_with_its_best_checkpoint(data_root, tmp_path
     run(compose_train([*overrides, f"ckpt_path={last}"], tmp_path / "hydra"), callbacks=[tested])
     assert tested.path == str(tmp_path / "here" / "checkpoints" / "best-epoch000.ckpt")
     assert not (tmp_path / "there").exists()
+
+
+def test_a_run_stopped_by_sigterm_says_how_to_resume_and_the_resume_finishes_it(
+    data_root, tmp_path
+):
+    """SIGTERM in the middle of epoch 2 (of 0..3): non-zero exit, one line with the resume
+    command, no metrics.json, last.ckpt as epoch 1 ended. That command, run as printed,
+    finishes the run exactly as the same run uninterrupted."""
+    overrides = tiny_overrides(data_root / "cls", epochs=4, batches=2)
+    whole = tmp_path / "whole"
+    run(compose_train(overrides, whole))
+
+    stopped = tmp_path / "stopped"
+    marker = tmp_path / "stopped_once"
+    command = [
+        sys.executable, "train.py", *overrides, f"hydra.run.dir={stopped}",
+        "+callbacks.stop._target_=resume_probe.TermDuringEpoch", "+callbacks.stop.epoch=2",
+        f"+callbacks.stop.marker={marker}",
+    ]  # fmt: skip
+    env = {**os.environ, "PYTHONPATH": str(ROOT / "tests" / "cli")}
+    done = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=600)
+    assert marker.exists(), done.stderr[-3000:]
+    assert done.returncode == 128 + 15, done.stderr[-3000:]
+    last = stopped / "checkpoints" / "last.ckpt"
+    lines = [line for line in done.stderr.splitlines() if line.startswith("stopped: ")]
+    assert len(lines) == 1, done.stderr[-3000:]
+    assert "can be resumed" in lines[0]
+    printed = shlex.split(lines[0].split(": ", 2)[2])
+    assert printed[:2] == ["python", "train.py"]
+    ran = [o for o in command[2:] if not o.startswith("hydra.")]  # Hydra's own are not the run's
+    assert printed[2:] == [*ran, "mode=fit", f"ckpt_path={last}"]
+    assert not (stopped / "metrics.json").exists()
+    state = load_checkpoint(last)
+    assert (int(state["epoch"]), int(state["global_step"])) == (1, 4)  # epoch 1's end
+
+    time.sleep(1.1)  # TensorBoard event files sort by their second (see the SIGKILL test)
+    again = [sys.executable, *printed[1:], f"hydra.run.dir={tmp_path / 'hydra_of_the_resume'}"]
+    done = subprocess.run(again, cwd=ROOT, env=env, capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr[-3000:]
+    expected = json.loads((whole / "metrics.json").read_text())["metrics"]
+    assert json.loads((stopped / "metrics.json").read_text())["metrics"] == expected
+    _assert_same_weights(_weights(last), _weights(whole / "checkpoints" / "last.ckpt"))
+    assert _csv_rows(stopped) == _csv_rows(whole)
+
+
+@pytest.mark.parametrize(
+    ("change", "expected"),
+    [
+        (["optim.optimizer.lr=0.1"], "optim.optimizer.lr=0.01 .*optim.optimizer.lr=0.1"),
+        (
+            ["optim.optimizer.weight_decay=0"],
+            "optim.optimizer.weight_decay=0.0005 .*weight_decay=0:",
+        ),
+        (["optim=adamw_cosine"], "optim.optimizer._target_='torch.optim.SGD'.*AdamW"),
+        (  # the cosine schedule's T_max is trainer.max_epochs: a resume keeps the stored one
+            ["trainer.max_epochs=5"],
+            r"optim.scheduler.T_max=2 .*optim.scheduler.T_max=5 \(from \$\{trainer.max_epochs\}\)",
+        ),
+        (["~optim.scheduler"], "optim.scheduler.T_max=2.*optim.scheduler.T_max='<unset>'"),
+    ],
+)
+def test_a_resume_with_other_optimiser_settings_is_refused(
+    trained_cls, data_root, change, expected
+):
+    """Lightning would restore the checkpoint's optimiser and scheduler state over these, so
+    the new values would be recorded in config.yaml but never used."""
+    out, _ = trained_cls
+    before = {p: p.read_bytes() for p in out.rglob("*") if p.is_file()}
+    last = out / "checkpoints" / "last.ckpt"
+    cfg = compose_train(
+        [*tiny_overrides(data_root / "cls", epochs=2), *change, f"ckpt_path={last}"], out / "x"
+    )
+    with pytest.raises(ConfigError, match=f"{last} was trained with {expected}"):
+        run(cfg)
+    assert before == {p: p.read_bytes() for p in out.rglob("*") if p.is_file()}
+
+
+def test_a_resume_that_keeps_the_schedule_may_train_longer(trained_cls, data_root):
+    """More epochs with the stored T_max written out: the schedule is the checkpoint's."""
+    out, _ = trained_cls
+    last = out / "checkpoints" / "last.ckpt"
+    overrides = [*tiny_overrides(data_root / "cls", epochs=3), "optim.scheduler.T_max=2"]
+    assert check_run_config(compose_train([*overrides, f"ckpt_path={last}"], out / "x")) is not None

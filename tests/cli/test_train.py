@@ -257,3 +257,45 @@ def test_a_run_into_a_finished_run_folder_leaves_its_launch_record(tmp_path):
     )
     found = {str(p.relative_to(folder)): p.read_text() for p in folder.rglob("*") if p.is_file()}
     assert found == record
+
+
+def test_a_refused_value_leaves_nothing_on_disk(tmp_path):
+    """A value check refuses the run before Hydra makes its folder; into a folder that holds
+    only a launch record (.hydra/ of a run that never started), that record stays as it was."""
+    command = [sys.executable, "train.py", "task=cls", "data=synthetic_cls",
+               "model=pct_cls_tiny", f"data.root={tmp_path / 'data'}", "model.k=0"]  # fmt: skip
+    new = tmp_path / "new"
+    done = subprocess.run(
+        [*command, f"hydra.run.dir={new}"], cwd=ROOT, capture_output=True, text=True
+    )
+    assert done.returncode == 2, done.stderr[-2000:]
+    assert done.stderr.startswith("error: model.k=0") and done.stderr.count("\n") == 1
+    assert sorted(p.name for p in tmp_path.iterdir()) == []  # no run folder, no data generated
+
+    folder = tmp_path / "launched"
+    (folder / ".hydra").mkdir(parents=True)
+    record = {".hydra/config.yaml": "seed: 7\n", ".hydra/overrides.yaml": "- seed=7\n",
+              ".hydra/hydra.yaml": "hydra: {}\n"}  # fmt: skip
+    for name, text in record.items():
+        (folder / name).write_text(text)
+    done = subprocess.run(
+        [*command, f"hydra.run.dir={folder}"], cwd=ROOT, capture_output=True, text=True
+    )
+    assert done.returncode == 2, done.stderr[-2000:]
+    found = {str(p.relative_to(folder)): p.read_text() for p in folder.rglob("*") if p.is_file()}
+    assert found == record
+
+
+def test_a_refused_resume_makes_no_folder(trained_cls, data_root, tmp_path):
+    """A resume works in its checkpoint's run folder: refused (another learning rate), it
+    leaves no folder of Hydra's and the run folder as it was."""
+    out, _ = trained_cls
+    before = {p: p.read_bytes() for p in out.rglob("*") if p.is_file()}
+    last = out / "checkpoints" / "last.ckpt"
+    command = [sys.executable, "train.py", *tiny_overrides(data_root / "cls", epochs=2),
+               "optim.optimizer.lr=0.5", f"ckpt_path={last}", f"hydra.run.dir={tmp_path / 'h'}"]  # fmt: skip
+    done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True)
+    assert done.returncode == 2, done.stderr[-2000:]
+    assert done.stderr.startswith(f"error: {last} was trained with optim.optimizer.lr=0.01")
+    assert list(tmp_path.iterdir()) == []
+    assert before == {p: p.read_bytes() for p in out.rglob("*") if p.is_file()}

@@ -1,3 +1,5 @@
+import shutil
+
 import numpy as np
 import pytest
 import torch
@@ -114,3 +116,48 @@ def test_checkpoint_of_the_other_task(trained_cls, data_root, tmp_path):
         match=r"is a task=cls checkpoint, but this data \(dataset pointea.data.ShapeNetPartH5\) is for task=seg",
     ):
         visualize(visualize_cfg(run_dir, "synthetic_parts", data_root / "seg", tmp_path / "vis"))
+
+
+def _release_files(root):
+    return {p: (p.stat().st_mtime_ns, p.read_bytes()) for p in root.rglob("*") if p.is_file()}
+
+
+@pytest.mark.parametrize("loose", [False, True])
+def test_other_builtin_options_never_regenerate_the_trained_on_release(
+    trained_cls, data_root, tmp_path, loose
+):
+    """The run trained on cls_train_per_class=8 (tiny_overrides). From its run folder the
+    recorded options are compared; a checkpoint outside a run folder meets the release's
+    own record (generator.json). Either way the release stays as it was."""
+    run_dir, _ = trained_cls
+    ckpt = run_dir / "checkpoints" / "last.ckpt"
+    if loose:
+        ckpt = tmp_path / "loose.ckpt"
+        shutil.copy(run_dir / "checkpoints" / "last.ckpt", ckpt)
+    before = _release_files(data_root / "cls")
+    options = (
+        "+data.builtin_options={num_points: 256, cls_train_per_class: 9, cls_test_per_class: 2, "
+        "parts_train_per_category: 6, parts_val_per_category: 2, parts_test_per_category: 2}"
+    )
+    cfg = compose_train(
+        [options, f"ckpt_path={ckpt}", "data=synthetic_cls", f"data.root={data_root / 'cls'}",
+         "data.num_points=256", f"output_dir={tmp_path / 'vis'}", "num_shapes=3"],
+        tmp_path, config_name="visualize",
+    )  # fmt: skip
+    if loose:
+        expected = (
+            f"{data_root / 'cls' / 'modelnet40_ply_hdf5_2048'} holds data.builtin=synthetic_cls "
+            f"generated with data.builtin_options {{cls_train_per_class: 8}}, but this visualize "
+            f"gives {{cls_train_per_class: 9}}"
+        )
+    else:
+        expected = (
+            f"{ckpt} was trained on data.builtin=synthetic_cls generated with "
+            f"data.builtin_options {{cls_train_per_class: 8}} (recorded in {run_dir / 'config.yaml'}), "
+            f"but this visualize gives {{cls_train_per_class: 9}}"
+        )
+    with pytest.raises(ConfigError) as refused:
+        visualize(cfg)
+    assert str(refused.value).startswith(expected)
+    assert _release_files(data_root / "cls") == before
+    assert not (tmp_path / "vis").exists()
