@@ -157,29 +157,36 @@ def _build(
     seed: int,
     workers: int,
 ) -> dict[str, np.ndarray]:
-    def one(index: int) -> tuple[dict[str, np.ndarray], int]:
-        return _parse_one(parse, files[index], index, num_points, sampling, seed)
+    if not files:
+        return {"data": np.empty((0, num_points, 3), np.float32), "size": np.empty(0, np.int64)}
+    first, rows = _parse_one(parse, files[0], 0, num_points, sampling, seed)
+    keys = sorted(first)
+    # the first file sets each array's shape and dtype
+    out = {key: np.empty((len(files), *value.shape), value.dtype) for key, value in first.items()}
+    sizes = np.empty(len(files), dtype=np.int64)
+    for key in keys:
+        out[key][0] = first[key]
+    sizes[0] = rows
 
-    if workers <= 1 or len(files) < 2:
-        parsed = [one(i) for i in range(len(files))]
-    else:
-        # threads, not processes: the text parser and the resampling release the GIL, and
-        # threads neither fork nor send each parsed file back through a pipe
-        with ThreadPoolExecutor(workers) as pool:
-            parsed = list(pool.map(one, range(len(files))))
-    keys = sorted(parsed[0][0]) if parsed else ["data"]
-    for path, (arrays, _) in zip(files, parsed, strict=True):
+    def store(index: int) -> None:
+        arrays, sizes[index] = _parse_one(parse, files[index], index, num_points, sampling, seed)
         if sorted(arrays) != keys:
             raise DatasetError(
-                f"{path}: the parser returned {sorted(arrays)}, but {files[0]} gave {keys}"
+                f"{files[index]}: the parser returned {sorted(arrays)}, but {files[0]} gave {keys}"
             )
-    out: dict[str, np.ndarray] = {}
-    for key in keys:
-        first = parsed[0][0][key] if parsed else np.empty((0, 3), np.float32)
-        out[key] = np.empty((len(files), num_points, *first.shape[1:]), dtype=first.dtype)
-        for i, (arrays, _) in enumerate(parsed):
-            out[key][i] = arrays[key]
-    out["size"] = np.array([rows for _, rows in parsed], dtype=np.int64)
+        for key in keys:  # each thread copies its own file into place
+            out[key][index] = arrays[key]
+
+    if workers <= 1:
+        for index in range(1, len(files)):
+            store(index)
+    else:
+        # threads, not processes: the text parser, the resampling and the copies release
+        # the GIL, and threads neither fork nor send each parsed file back through a pipe
+        with ThreadPoolExecutor(workers) as pool:
+            for _ in pool.map(store, range(1, len(files))):
+                pass  # the first bad file, in file order, raises here
+    out["size"] = sizes
     return out
 
 
