@@ -6,8 +6,10 @@ Writes a synthetic folder in the layout of PointNet++'s ``modelnet40_normal_resa
 (``--files`` shape files of ``--rows`` rows ``x,y,z,nx,ny,nz`` written with "%f", as the
 release's are), then times, in the same run: the baseline (``np.loadtxt(path,
 delimiter=",")`` per file, stacked), pointea's first ingest (parse, resample, write the
-HDF5 cache) and pointea's cached load (the reader finding the cache current). Reports
-MB/s and files/s; writes ``text_ingest.json`` under ``--out``.
+HDF5 cache; ``--workers`` threads parse files at once) and pointea's cached load (the
+reader finding the cache current). Reports MB/s and files/s and the machine's load
+average before and after (the timings are only comparable on a quiet machine); writes
+``text_ingest.json`` under ``--out``.
 """
 
 from __future__ import annotations
@@ -61,6 +63,7 @@ def main() -> None:
         folder = scratch / "modelnet40_normal_resampled"
         paths = write_release(folder, files, rows)
         megabytes = sum(p.stat().st_size for p in paths) / 1e6
+        load_before = os.getloadavg()[0]
 
         start = time.perf_counter()
         baseline = np.stack([np.loadtxt(p, delimiter=",", dtype=np.float32) for p in paths])
@@ -78,6 +81,7 @@ def main() -> None:
         cached_s = time.perf_counter() - start
 
         result = {
+            "load_average_1min": [round(load_before, 2), round(os.getloadavg()[0], 2)],
             "files": len(paths),
             "rows": rows,
             "megabytes": round(megabytes, 1),

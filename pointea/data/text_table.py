@@ -1,10 +1,11 @@
 """Reading a text file of numeric rows (``x,y,z,nx,ny,nz`` ...) fast, with faults named.
 
 R rows, C columns. Fields are separated by commas and/or whitespace. A file is parsed by
-Arrow's C CSV reader (``pyarrow.csv``, which releases the GIL, so threads parse files at
-once; about three times ``np.loadtxt``, see BENCHMARKS.md) into float64 and rounded to
-float32 after, as ``np.loadtxt(..., dtype=np.float32)`` rounds. A file it refuses is
-read by ``np.fromstring``, and one neither accepts is read line by line to name its fault.
+Arrow's C CSV reader (``pyarrow.csv``; it releases the GIL, so threads parse files at
+once; figures in BENCHMARKS.md) into float64, then rounded to float32, as
+``np.loadtxt(..., dtype=np.float32)`` rounds. A file it refuses (separators mixed within a
+line, another column count, a field that is not a number) is read by ``np.fromstring``,
+and one neither accepts is read line by line to name its fault.
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ _EDGE_BLANKS = re.compile(rb"^ | (?=\r?$)", re.MULTILINE)  # after runs became o
 
 
 def _parse_fast(data: bytes, columns: int) -> np.ndarray | None:
-    """The rows of ``data`` as float64 (R, columns) by Arrow's multithreaded C CSV reader,
+    """The rows of ``data`` as float64 (R, columns) by Arrow's C CSV reader,
     or ``None`` when it refuses them (another column count, a field that is not a number)
     and the caller parses another way or names the fault.
 
@@ -63,7 +64,7 @@ def _parse_fast(data: bytes, columns: int) -> np.ndarray | None:
 
 
 def _parse_lines(path: Path, text: str, columns: int, what: str) -> np.ndarray:
-    """The rows of ``text`` (exponents, ``nan`` ...) by ``np.fromstring``, each line
+    """The rows of ``text`` that Arrow refused (``1, 2 3``) by ``np.fromstring``, each line
     checked; the first line that is not ``columns`` numbers raises naming it."""
     lines = text.splitlines()
     counts = [len(line.replace(",", " ").split()) for line in lines]
