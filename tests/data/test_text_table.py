@@ -40,6 +40,7 @@ def test_a_file_without_final_newline_is_whole(tmp_path):
         (b"1,2,3,4\n", r"line 1 has 4 columns"),
         (b"1,2,3\nnan,1,2\n", r"row 2 holds a NaN"),
         (b"1,2,3\n1,inf,2\n", r"row 2 holds a NaN or infinite"),
+        (b"1,2,3\n1e39,1,2\n", r"row 2 holds .* beyond float32's range \(\[inf, 1.0, 2.0\]\)"),
         (b"1,2,x\n", r"line 1: 'x' is not a number"),
         (b"1,2-3,4\n", r"line 1: '2-3' is not a number"),
         (b"1,2,3\x00\x00\n", r"not a text file \(it holds NUL bytes\)"),
