@@ -32,6 +32,7 @@ setup(
         "open3d>=0.18",
         "h5py>=3.8",
         "numpy",
+        "pyarrow>=14",  # C CSV reader: the text releases are ingested by it (data/text_table.py)
         "pytorch-lightning>=2.1",
         "torchmetrics>=1.0",
         "hydra-core>=1.3",

@@ -27,10 +27,9 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-import multiprocessing
 import os
 from collections.abc import Callable, Mapping, Sequence
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import h5py
@@ -76,12 +75,12 @@ def ingest_key(files: Sequence[Path], options: Mapping[str, object]) -> str:
         DatasetError: a source file is missing or cannot be stat'ed; the message names it.
     """
     entries = []
-    for path in files:
+    for path in map(os.fspath, files):
         try:
-            stat = Path(path).stat()
+            stat = os.stat(path)  # the metadata only: a current cache reads no source file
         except OSError as err:
             raise DatasetError(f"{path} cannot be read: {err.strerror or err}") from err
-        entries.append([str(path), stat.st_size, stat.st_mtime_ns])
+        entries.append([path, stat.st_size, stat.st_mtime_ns])
     text = json.dumps({"format": _FORMAT, "files": entries, "options": dict(options)}, default=str)
     return hashlib.sha256(text.encode()).hexdigest()
 
@@ -136,13 +135,18 @@ def _parse_checked(parse: Parse, path: Path) -> dict[str, np.ndarray]:
     return arrays
 
 
-def _parse_all(files: Sequence[Path], parse: Parse, workers: int) -> list[dict[str, np.ndarray]]:
-    if workers <= 1 or len(files) < 2 * workers:
-        return [_parse_checked(parse, path) for path in files]
-    context = multiprocessing.get_context("fork" if os.name == "posix" else "spawn")
-    with ProcessPoolExecutor(workers, mp_context=context) as pool:
-        chunk = max(1, len(files) // (8 * workers))
-        return list(pool.map(_parse_checked, [parse] * len(files), files, chunksize=chunk))
+def _parse_one(
+    parse: Parse, path: Path, index: int, num_points: int, sampling: str, seed: int
+) -> tuple[dict[str, np.ndarray], int]:
+    """One file parsed and resampled to ``num_points`` rows, and its own row count."""
+    arrays = _parse_checked(parse, path)
+    rows = len(arrays["data"])
+    if rows == num_points:  # kept whole and in order: no gather, no copy
+        return arrays, rows
+    # one generator per cloud: the result does not depend on the order or the workers
+    rng = np.random.default_rng([seed, index])
+    idx = resample_indices(arrays["data"][:, :3], num_points, sampling, rng)
+    return {key: value[idx] for key, value in arrays.items()}, rows
 
 
 def _build(
@@ -153,26 +157,35 @@ def _build(
     seed: int,
     workers: int,
 ) -> dict[str, np.ndarray]:
-    parsed = _parse_all(files, parse, workers)
-    keys = sorted(parsed[0]) if parsed else ["data"]
-    for path, arrays in zip(files, parsed, strict=True):
+    if not files:
+        return {"data": np.empty((0, num_points, 3), np.float32), "size": np.empty(0, np.int64)}
+    first, rows = _parse_one(parse, files[0], 0, num_points, sampling, seed)
+    keys = sorted(first)
+    # the first file sets each array's shape and dtype
+    out = {key: np.empty((len(files), *value.shape), value.dtype) for key, value in first.items()}
+    sizes = np.empty(len(files), dtype=np.int64)
+    for key in keys:
+        out[key][0] = first[key]
+    sizes[0] = rows
+
+    def store(index: int) -> None:
+        arrays, sizes[index] = _parse_one(parse, files[index], index, num_points, sampling, seed)
         if sorted(arrays) != keys:
             raise DatasetError(
-                f"{path}: the parser returned {sorted(arrays)}, but {files[0]} gave {keys}"
+                f"{files[index]}: the parser returned {sorted(arrays)}, but {files[0]} gave {keys}"
             )
-    out: dict[str, np.ndarray] = {}
-    for key in keys:
-        tail = parsed[0][key].shape[1:] if parsed else (3,)
-        dtype = parsed[0][key].dtype if parsed else np.float32
-        out[key] = np.empty((len(files), num_points, *tail), dtype=dtype)
-    sizes = np.empty(len(files), dtype=np.int64)
-    for i, arrays in enumerate(parsed):
-        # one generator per cloud: the result does not depend on the order or the workers
-        rng = np.random.default_rng([seed, i])
-        idx = resample_indices(arrays["data"][:, :3], num_points, sampling, rng)
-        sizes[i] = len(arrays["data"])
-        for key in keys:
-            out[key][i] = arrays[key][idx]
+        for key in keys:  # each thread copies its own file into place
+            out[key][index] = arrays[key]
+
+    if workers <= 1:
+        for index in range(1, len(files)):
+            store(index)
+    else:
+        # threads, not processes: the text parser, the resampling and the copies release
+        # the GIL, and threads neither fork nor send each parsed file back through a pipe
+        with ThreadPoolExecutor(workers) as pool:
+            for _ in pool.map(store, range(1, len(files))):
+                pass  # the first bad file, in file order, raises here
     out["size"] = sizes
     return out
 
@@ -223,8 +236,8 @@ def ingest(
         files: the source files, in the order of the returned shapes.
         parse: reads one file into per-point arrays, each with one row per point; ``data``
             (R, 3+) is required and its first three columns drive the resampling. Other
-            keys (``normal``, ``pid`` ...) are stored alongside. A module-level function
-            when ``workers > 1`` (it is sent to worker processes). It raises
+            keys (``normal``, ``pid`` ...) are stored alongside. Called from ``workers``
+            threads at once. It raises
             :class:`DatasetError` naming the file for a bad file; any other ``OSError`` or
             ``ValueError`` is turned into one.
         cache: the cache file (see :func:`cache_file`), or ``None`` to parse without caching.
@@ -233,7 +246,7 @@ def ingest(
             larger than P.
         seed: the seed of the random subsets and repeats.
         version: names the parser and its options; a cache made by another is rebuilt.
-        workers: processes parsing files at once.
+        workers: threads parsing files at once.
 
     Returns:
         ``{key: (S, P, ...)}`` for each key of ``parse``'s result and ``size`` (S,) int64,

@@ -1,91 +1,73 @@
 """Reading a text file of numeric rows (``x,y,z,nx,ny,nz`` ...) fast, with faults named.
 
-R rows, C columns. Fields are separated by commas and/or whitespace. Plain decimals
-(``-0.0123``, ``7``, ``.5``) are parsed by vectorised passes over the file's bytes: the
-digits of each field are accumulated as an exact integer and divided by a power of ten,
-which rounds once, like a C ``strtod`` (about twice the speed of ``np.loadtxt``; see
-BENCHMARKS.md). A file holding anything else (exponents, ``nan``) is read by
-``np.fromstring``; a file neither accepts is read line by line to name its fault.
+R rows, C columns. Fields are separated by commas and/or whitespace. A file is parsed by
+Arrow's C CSV reader (``pyarrow.csv``; it releases the GIL, so threads parse files at
+once; figures in BENCHMARKS.md) into float64, then rounded to float32, as
+``np.loadtxt(..., dtype=np.float32)`` rounds. A file it refuses (separators mixed within a
+line, another column count, a field that is not a number) is read by ``np.fromstring``,
+and one neither accepts is read line by line to name its fault.
 """
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import numpy as np
+import pyarrow as pa
+from pyarrow import csv
 
 from pointea.data.errors import DatasetError
 
 __all__ = ["read_table"]
 
-_LINE_SPACE = np.zeros(32, dtype=bool)
-_LINE_SPACE[list(b"\t\r\n")] = True
-_MAX_WIDTH = 24  # longest field the vectorised pass reads
-_LINE_END = [np.arange(c) == c - 1 for c in range(64)]  # (C,): the last field ends a line
-_POW10 = 10.0 ** np.arange(23)
-_MAX_DIGITS = 15  # a sum of up to 15 decimal digits is an exact float64 integer
 _COMMA_TO_SPACE_STR = str.maketrans(",", " ")
+_BLOCK = csv.ReadOptions().block_size
+_BLANKS = re.compile(rb"[ \t]+")
+_EDGE_BLANKS = re.compile(rb"^ | (?=\r?$)", re.MULTILINE)  # after runs became one space
 
 
-def _parse_plain(data: bytes, columns: int) -> np.ndarray | None:
-    """The rows of ``data`` as float64 (R, columns), or ``None`` when a field is not a
-    plain decimal of at most 15 digits or a non-empty line does not hold ``columns``
-    fields (the caller then parses another way, or names the fault).
+def _parse_fast(data: bytes, columns: int) -> np.ndarray | None:
+    """The rows of ``data`` as float32 (R, columns) by Arrow's C CSV reader,
+    or ``None`` when it refuses them (another column count, a field that is not a number)
+    and the caller parses another way or names the fault.
 
-    One pass finds the fields (runs of bytes between separators); then a loop over the
-    character position within a field, vectorised over all fields, accumulates the digits.
+    Fields are comma-separated when the first line holds a comma, else separated by
+    runs of spaces and tabs, which become single spaces first because Arrow reads one
+    byte as the delimiter. Quotes are not special: a quoted number is refused, as
+    ``np.loadtxt`` refuses it.
     """
-    raw = np.frombuffer(data + b"\n" * _MAX_WIDTH, dtype=np.uint8)
-    control = raw < 32
-    if np.count_nonzero(control) != np.count_nonzero(_LINE_SPACE[raw[control]]):
-        return None  # control bytes other than tab, CR, LF
-    sep = control | (raw == 32) | (raw == 44)
-    edge = np.flatnonzero(sep[1:] != sep[:-1]) + 1
-    if not sep[0]:
-        edge = np.concatenate([[0], edge])
-    starts, ends = edge[0::2], edge[1::2]  # (F,) each: fields alternate with separator runs
-    fields = len(starts)
-    if fields == 0 or fields % columns or len(ends) != fields:
+    head = data[: data.find(b"\n")]
+    delimiter = b"," if b"," in head else b" "
+    runs = (b"\t", b"  ", b"\n ", b" \n", b" \r")
+    if delimiter == b" " and (data.startswith(b" ") or any(run in data for run in runs)):
+        data = _EDGE_BLANKS.sub(b"", _BLANKS.sub(b" ", data))
+    names = [str(i) for i in range(columns)]
+    try:
+        table = csv.read_csv(
+            pa.BufferReader(data),
+            # Arrow's threads split a file into blocks of ``block_size`` bytes: a smaller
+            # file is one block, and threads would only cost their start-up
+            read_options=csv.ReadOptions(column_names=names, use_threads=len(data) > _BLOCK),
+            parse_options=csv.ParseOptions(delimiter=delimiter.decode(), quote_char=False),
+            convert_options=csv.ConvertOptions(
+                column_types=dict.fromkeys(names, pa.float64()),
+                null_values=[],
+                strings_can_be_null=False,
+            ),
+        )
+    except pa.ArrowInvalid:
         return None
-    # a line break after every ``columns``-th field, and nowhere else
-    newlines = np.cumsum(raw == 10, dtype=np.int32)  # line breaks up to each byte
-    breaks = np.empty(fields, dtype=bool)
-    breaks[:-1] = newlines[starts[1:]] > newlines[ends[:-1] - 1]
-    breaks[-1] = True  # the data ends with the padding's line breaks
-    if not (breaks.reshape(-1, columns) == _LINE_END[columns]).all():
+    if table.num_rows == 0:
         return None
-    if int((ends - starts).max()) > _MAX_WIDTH:
-        return None
-    lead = raw[starts]
-    negative = lead == 45
-    pos = starts + (negative | (lead == 43))  # skip one sign
-    mantissa = np.zeros(fields)
-    digits = np.zeros(fields, dtype=np.int64)
-    dot_at = np.full(fields, -1, dtype=np.int64)  # digits seen before the dot
-    for k in range(int((ends - pos).max())):
-        live = pos + k < ends
-        char = raw[pos + k]
-        value = char - np.uint8(48)  # wraps below '0': only digits are < 10
-        is_digit = (value < 10) & live
-        is_dot = (char == 46) & live
-        if not (is_digit | is_dot | ~live).all():
-            return None  # an exponent, "nan", a second sign ...
-        if is_dot.any():
-            if (is_dot & (dot_at >= 0)).any():
-                return None
-            dot_at[is_dot] = digits[is_dot]
-        mantissa = np.where(is_digit, mantissa * 10 + value, mantissa)
-        digits += is_digit
-    if digits.min() == 0 or digits.max() > _MAX_DIGITS:
-        return None
-    # an exact integer over an exact power of ten: rounded once, as strtod rounds
-    values = mantissa / _POW10[np.where(dot_at >= 0, digits - dot_at, 0)]
-    values[negative] *= -1
-    return values.reshape(-1, columns)
+    out = np.empty((table.num_rows, columns), dtype=np.float32)
+    for j, column in enumerate(table.columns):
+        out[:, j] = column.to_numpy()  # rounded once more, float64 to float32, as loadtxt's
+    return out
 
 
 def _parse_lines(path: Path, text: str, columns: int, what: str) -> np.ndarray:
-    """The rows of ``text`` (exponents, ``nan`` ...) by ``np.fromstring``, each line
+    """The rows of ``text`` that Arrow refused (``1, 2 3``) by ``np.fromstring``, each line
     checked; the first line that is not ``columns`` numbers raises naming it."""
     lines = text.splitlines()
     counts = [len(line.replace(",", " ").split()) for line in lines]
@@ -132,7 +114,8 @@ def read_table(path: str | Path, columns: int, what: str = "") -> np.ndarray:
     Raises:
         DatasetError: one line naming the file and its fault: unreadable, empty, binary,
             a line with another column count (truncated when it is the last, unfinished
-            line), a field that is not a number, a NaN or infinite value.
+            line), a field that is not a number, a NaN or infinite value or one beyond
+            float32's range.
 
     Shapes:
         -> (R, columns) float32
@@ -143,14 +126,14 @@ def read_table(path: str | Path, columns: int, what: str = "") -> np.ndarray:
         data = path.read_bytes()
     except OSError as err:
         raise DatasetError(f"{path} cannot be read: {err.strerror or err}") from err
-    if not data.strip():
-        raise DatasetError(f"{path} is empty; expected rows of {what}")
-    if b"\x00" in data:
-        raise DatasetError(
-            f"{path} is not a text file (it holds NUL bytes); expected rows of {what}"
-        )
-    table = _parse_plain(data, columns)
-    if table is None:
+    table = _parse_fast(data, columns)
+    if table is None:  # the fault is named here, off the fast path
+        if not data.strip():
+            raise DatasetError(f"{path} is empty; expected rows of {what}")
+        if b"\x00" in data:
+            raise DatasetError(
+                f"{path} is not a text file (it holds NUL bytes); expected rows of {what}"
+            )
         try:
             text = data.decode("utf-8")
         except UnicodeDecodeError as err:
@@ -158,11 +141,13 @@ def read_table(path: str | Path, columns: int, what: str = "") -> np.ndarray:
                 f"{path} is not a text file (byte {err.start} is not UTF-8); expected rows "
                 f"of {what}"
             ) from err
-        table = _parse_lines(path, text, columns, what)
-    finite = np.isfinite(table).all(axis=1)
-    if not finite.all():
-        row = int(np.argmax(~finite))
-        raise DatasetError(
-            f"{path}: row {row + 1} holds a NaN or infinite value ({table[row].tolist()})"
-        )
-    return table.astype(np.float32)
+        table = _parse_lines(path, text, columns, what).astype(np.float32)
+    if not np.isfinite(table.sum(dtype=np.float64)):  # one pass; finite rows sum finite
+        finite = np.isfinite(table).all(axis=1)
+        if not finite.all():
+            row = int(np.argmax(~finite))
+            raise DatasetError(
+                f"{path}: row {row + 1} holds a NaN or infinite value, or one beyond float32's "
+                f"range ({table[row].tolist()})"
+            )
+    return table

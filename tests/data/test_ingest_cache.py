@@ -72,6 +72,17 @@ def test_the_second_call_reads_the_cache(files, tmp_path):
     assert not [p for p in cache.parent.iterdir() if p.name.startswith(".")]  # no temp left
 
 
+def test_a_current_cache_reads_no_source_file(files, tmp_path):
+    cache = cache_file(tmp_path, "train")
+    first = ingest(files, parse, cache, num_points=8)
+    for path in files:  # the same size and time: only the key's metadata is looked at
+        stat = path.stat()
+        path.write_bytes(b"x" * stat.st_size)
+        os.utime(path, ns=(stat.st_atime_ns, stat.st_mtime_ns))
+    again = ingest(files, parse, cache, num_points=8)
+    np.testing.assert_array_equal(again["data"], first["data"])
+
+
 @pytest.mark.parametrize("change", ["mtime", "size", "options", "file list"])
 def test_a_stale_cache_is_rebuilt(files, tmp_path, change):
     cache = cache_file(tmp_path, "train")
@@ -128,6 +139,13 @@ def test_a_bad_file_is_named_and_nothing_is_cached(files, tmp_path):
     with pytest.raises(DatasetError, match=r"shape2.txt: line 2 has 2 columns"):
         ingest(files, parse, cache, num_points=8)
     assert not cache.exists()
+
+
+def test_the_first_bad_file_is_named_with_workers(files):
+    files[1].write_text("1,2,3,4\n5,6,x,8\n")
+    files[2].write_text("1,2,3\n")
+    with pytest.raises(DatasetError, match=r"shape1.txt: line 2: 'x' is not a number"):
+        ingest(files * 4, parse, None, num_points=8, workers=2)
 
 
 def test_a_missing_file_is_named(files):

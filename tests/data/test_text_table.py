@@ -40,6 +40,7 @@ def test_a_file_without_final_newline_is_whole(tmp_path):
         (b"1,2,3,4\n", r"line 1 has 4 columns"),
         (b"1,2,3\nnan,1,2\n", r"row 2 holds a NaN"),
         (b"1,2,3\n1,inf,2\n", r"row 2 holds a NaN or infinite"),
+        (b"1,2,3\n1e39,1,2\n", r"row 2 holds .* beyond float32's range \(\[inf, 1.0, 2.0\]\)"),
         (b"1,2,x\n", r"line 1: 'x' is not a number"),
         (b"1,2-3,4\n", r"line 1: '2-3' is not a number"),
         (b"1,2,3\x00\x00\n", r"not a text file \(it holds NUL bytes\)"),
@@ -59,16 +60,49 @@ def test_an_unreadable_file_is_named(tmp_path):
         read_table(tmp_path / "missing.txt", 3)
 
 
+def _refuse(*args):
+    raise AssertionError("a well-formed file fell back to the line-by-line path")
+
+
 @pytest.mark.parametrize("delimiter", [",", " ", "\t"])
-def test_plain_files_take_the_vectorised_path(tmp_path, monkeypatch, delimiter):
+def test_plain_files_take_the_fast_path(tmp_path, monkeypatch, delimiter):
     import pointea.data.text_table as module
 
-    def refuse(*args):
-        raise AssertionError("a plain file fell back to the line-by-line path")
-
-    monkeypatch.setattr(module, "_parse_lines", refuse)
+    monkeypatch.setattr(module, "_parse_lines", _refuse)
     path = tmp_path / "plain.txt"
     table = np.random.default_rng(2).standard_normal((200, 7))
     np.savetxt(path, table, fmt="%f", delimiter=delimiter)
     expected = np.loadtxt(path, delimiter=delimiter.strip() or None).astype(np.float32)
+    np.testing.assert_array_equal(read_table(path, 7), expected)
+
+
+@pytest.mark.parametrize(
+    "fmt, separator, newline, final",
+    [
+        ("%.6e", ",", "\n", True),  # exponents, as numpy's savetxt default writes
+        ("%.8g", ",", "\r\n", False),  # CRLF, no final line break, mixed forms
+        ("%f", " ", "\n", False),  # ShapeNetPart's layout, last line unfinished
+        ("%.5f", "  ", "\r\n", True),  # runs of spaces
+        ("%.4e", "\t", "\n", True),
+        ("%.6f", " \t ", "\n", True),  # spaces and tabs mixed
+    ],
+)
+def test_the_fast_path_reads_what_loadtxt_reads(
+    tmp_path, monkeypatch, fmt, separator, newline, final
+):
+    import pointea.data.text_table as module
+
+    monkeypatch.setattr(module, "_parse_lines", _refuse)
+    rng = np.random.default_rng(3)
+    table = rng.standard_normal((300, 7)) * rng.choice([1e-7, 1.0, -450.0, 3e9], (300, 1))
+    lines = [separator.join(fmt % v for v in row) for row in table]
+    if separator.strip() == "":
+        lines = [
+            (" " if i % 3 else "\t ") + line + ("  " if i % 2 else "")
+            for i, line in enumerate(lines)
+        ]
+    path = tmp_path / "cloud.txt"
+    path.write_bytes((newline.join(lines) + (newline if final else "")).encode())
+    expected = np.loadtxt(path, delimiter=separator.strip() or None, dtype=np.float32)
+    assert expected.shape == (300, 7)
     np.testing.assert_array_equal(read_table(path, 7), expected)
