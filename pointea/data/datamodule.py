@@ -257,7 +257,11 @@ class PointCloudDataModule(pl.LightningDataModule):
     def stored_points(self) -> tuple[int, Path]:
         """Points per shape the release stores (read cheaply) and the file that says so."""
         self.read_tables()
-        return self.dataset_class.stored_points(self.folder)
+        count, source = self.dataset_class.stored_count(self.folder)
+        options = getattr(self.dataset, "keywords", {})  # a reader's options, as a partial
+        if options.get("stored_points") is not None:  # resampled to it at ingest
+            return options["stored_points"], source
+        return count, source
 
     # --- loading --------------------------------------------------------------------------
 

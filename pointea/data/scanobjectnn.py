@@ -76,7 +76,8 @@ class ScanObjectNN(PointCloudRelease):
     ) -> None:
         if variant not in self.VARIANTS:
             raise DatasetError(
-                f"ScanObjectNN variant must be one of {sorted(self.VARIANTS)}, got {variant!r}"
+                f"data.dataset.variant must be one of {sorted(self.VARIANTS)} (ScanObjectNN), "
+                f"got {variant!r}"
             )
         self.variant = variant
         super().__init__(root, split, num_points)
@@ -119,7 +120,7 @@ class ScanObjectNN(PointCloudRelease):
         return ReleaseTables(names, len(names), counts={"num_classes": (len(names), source)})
 
     @classmethod
-    def stored_points(cls, folder: Path) -> tuple[int, Path]:
+    def stored_count(cls, folder: Path) -> tuple[int, Path]:
         """Points per shape in the first present sub-folder's files (HDF5 headers only)."""
         for sub in cls._sub_folders():
             if (folder / sub).is_dir():
