@@ -387,7 +387,9 @@ def _category(item: Any, cloud: str) -> torch.Tensor:
     return value[0].long()
 
 
-def _resample(pos: torch.Tensor, size: int, sampling: str, generator: torch.Generator) -> torch.Tensor:
+def _resample(
+    pos: torch.Tensor, size: int, sampling: str, generator: torch.Generator
+) -> torch.Tensor:
     """``size`` indices into a cloud's points: a random subset or its farthest point sample
     (``sampling``), or all of them and random repeats.
 

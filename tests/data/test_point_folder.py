@@ -204,7 +204,9 @@ def test_farthest_point_sampling_is_an_option(tmp_path):
     (root / "splits.json").write_text(
         json.dumps({"train": ["a/0.npy", "b/0.npy"], "test": ["a/1.npy"]})
     )
-    stored = PointFolder(stored_points=16, sampling="fps")(root, "train", 8).arrays()["pos"][0].numpy()
+    stored = (
+        PointFolder(stored_points=16, sampling="fps")(root, "train", 8).arrays()["pos"][0].numpy()
+    )
     points = normalised(np.load(root / "a" / "0.npy"))
     picked, dist = [0], np.linalg.norm(points - points[0], axis=1)  # naive FPS from point 0
     for _ in range(15):
@@ -219,7 +221,10 @@ def test_options_are_checked_when_the_folder_is_asked_for(folder):
         ({"sampling": "grid"}, r"sampling must be one of \['random', 'fps'\], got 'grid'"),
         ({"points": 3}, r"has no option\(s\) \['points'\]"),
         ({"test_fraction": 1.0}, r"test_fraction must be in \(0, 1\)"),
-        ({"stored_points": 0}, r"stored_points must be a positive integer \(points kept per cloud\), got 0"),
+        (
+            {"stored_points": 0},
+            r"stored_points must be a positive integer \(points kept per cloud\), got 0",
+        ),
     ):
         reader = PointFolder(**options)  # as Hydra builds it: nothing checked yet
         with pytest.raises(DatasetError, match=message):

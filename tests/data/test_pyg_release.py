@@ -201,7 +201,10 @@ class NoSplits(torch.utils.data.Dataset):
         (lambda: from_pyg(ShapeNet), "give task='cls' or task='seg'"),
         (lambda: from_pyg(ShapeNet, task="parts"), "task must be one of"),
         (lambda: from_pyg(NoSplits("x")), "give the test split too"),
-        (lambda: from_pyg(ShapeNet, task="seg", stored_points=0), "data.dataset.stored_points must be a positive integer"),
+        (
+            lambda: from_pyg(ShapeNet, task="seg", stored_points=0),
+            "data.dataset.stored_points must be a positive integer",
+        ),
         (
             lambda: from_pyg(ShapeNet, task="seg", categories=["cap", "Boat"]),
             r"categories \['cap', 'Boat'\]: unknown \['Boat'\]; the categories are \['Airplane', 'Bag'",
