@@ -64,12 +64,14 @@ class PyGRelease(PointCloudRelease):
     sampling: ClassVar[str] = "random"
     seed: ClassVar[int] = 0
 
-    def __init__(self, root: str | Path, split: str = "train", num_points: int = 1024) -> None:
+    def __init__(
+        self, root: str | Path, split: str = "train", num_points: int = 1024, *, partial: bool = False
+    ) -> None:
         if self.pyg is None and not self.split_instances:
             raise DatasetError(
                 f"{type(self).__name__} reads no PyG dataset: build the class with from_pyg"
             )
-        super().__init__(root, split, num_points)
+        super().__init__(root, split, num_points, partial=partial)
 
     @classmethod
     def find(cls, root: str | Path) -> Path:

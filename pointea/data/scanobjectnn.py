@@ -73,6 +73,8 @@ class ScanObjectNN(PointCloudRelease):
         split: str = "train",
         num_points: int = 1024,
         variant: str = "pb_t50_rs",
+        *,
+        partial: bool = False,
     ) -> None:
         if variant not in self.VARIANTS:
             raise DatasetError(
@@ -80,7 +82,7 @@ class ScanObjectNN(PointCloudRelease):
                 f"got {variant!r}"
             )
         self.variant = variant
-        super().__init__(root, split, num_points)
+        super().__init__(root, split, num_points, partial=partial)
 
     @classmethod
     def file_name(cls, variant: str, split: str) -> str:

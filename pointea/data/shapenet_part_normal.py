@@ -97,12 +97,13 @@ class ShapeNetPartNormal(PointCloudRelease):
         sampling: str = "random",
         workers: int = 2,
         cache: bool = True,
+        partial: bool = False,
     ) -> None:
         if stored_points is not None:
             self.stored_points = stored_points
         check_resampling(self.stored_points, sampling)
         self.sampling, self.workers, self.use_cache = sampling, workers, cache
-        super().__init__(root, split, num_points)
+        super().__init__(root, split, num_points, partial=partial)
 
     @classmethod
     def read_tables(cls, root: str | Path) -> ReleaseTables:
