@@ -86,7 +86,7 @@ class PointFolder(PointCloudRelease):
     def __new__(cls, root: str | Path | None = None, *args: Any, **options: Any):
         if root is None:
             return cls.configured(**options)
-        if options:
+        if set(options) - {"partial"}:  # partial is the release's own (a subset implies it)
             raise TypeError(
                 f"{cls.__name__}(root, ...) takes no options; use {cls.__name__}(**options)"
             )

@@ -293,3 +293,25 @@ def test_a_folder_seg_label_outside_parts_json_is_named(tmp_path):
     else:
         np.savetxt(path, table, fmt="%.6f")
     _one_line_error("folder_seg", reader, root, rf"{path.name}.*42")
+
+
+@pytest.mark.parametrize(
+    "option, key, chosen",
+    [
+        ("modelnet40_normal", "classes", ["BED"]),
+        ("shapenetpart_normal", "categories", ["airplane"]),
+        ("scanobjectnn", "classes", ["bag", "bin"]),
+        ("folder", "classes", ["vase", "mug"]),
+        ("folder_seg", "categories", ["lamp"]),
+    ],
+)
+def test_a_subset_of_every_option_loads_only_its_shapes(option, key, chosen, tmp_path):
+    """data.classes / data.categories (which imply data.partial) reach every reader."""
+    reader, root, _ = READERS[option](tmp_path)
+    module = _module(option, reader, root, **{key: chosen})
+    _load(module)
+    names = [n.lower() for n in module.class_names]
+    assert names == sorted(n.lower() for n in chosen) or names == [n.lower() for n in chosen]
+    label = "category" if key == "categories" else "y"
+    for arrays in module.arrays.values():
+        assert set(arrays[label].tolist()) <= set(range(len(chosen)))
