@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import functools
 import inspect
+import pickle
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any, ClassVar
@@ -26,6 +27,12 @@ from pointea.ops.sampling import farthest_point_sample
 __all__ = ["PyGRelease", "from_pyg"]
 
 TASKS = ("cls", "seg")
+# What a PyG dataset raises on damaged raw files or a damaged processed/ cache (its parsers
+# index, assert and unpickle without naming the file).
+PYG_FAILURES = (
+    OSError, RuntimeError, ValueError, AssertionError, KeyError, IndexError, EOFError,
+    pickle.UnpicklingError,
+)  # fmt: skip
 
 
 class PyGRelease(PointCloudRelease):
@@ -65,7 +72,12 @@ class PyGRelease(PointCloudRelease):
     seed: ClassVar[int] = 0
 
     def __init__(
-        self, root: str | Path, split: str = "train", num_points: int = 1024, *, partial: bool = False
+        self,
+        root: str | Path,
+        split: str = "train",
+        num_points: int = 1024,
+        *,
+        partial: bool = False,
     ) -> None:
         if self.pyg is None and not self.split_instances:
             raise DatasetError(
@@ -96,12 +108,17 @@ class PyGRelease(PointCloudRelease):
         else:
             chosen = {"train": split == "train"}
         name = _pyg_name(cls.pyg)
+        root = Path(root).expanduser()
         try:
-            return cls.pyg(root=str(Path(root).expanduser()), **chosen)
-        except (OSError, RuntimeError, ValueError, AssertionError, KeyError) as err:
+            return cls.pyg(root=str(root), **chosen)
+        except PYG_FAILURES as err:
+            # PyG names no file: say where it reads (raw/) and what it builds (processed/)
+            why = " ".join(str(err).split()) or "no message"
             raise DatasetError(
                 f"{name}(root={str(root)!r}, {', '.join(f'{k}={v!r}' for k, v in chosen.items())}) "
-                f"failed: {type(err).__name__}: {err}"
+                f"failed: {type(err).__name__}: {why}. PyG builds {root / 'processed'} from the "
+                f"files in {root / 'raw'}: check those (a damaged or partial file), or delete "
+                f"{root / 'processed'} to have it built again"
             ) from err
 
     @classmethod

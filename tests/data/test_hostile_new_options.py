@@ -147,7 +147,13 @@ def test_an_unknown_scanobjectnn_variant_names_the_key(tmp_path):
 def test_an_unknown_subset_name_lists_the_known_ones(option, tmp_path):
     reader, root, _ = READERS[option](tmp_path)
     key = "categories" if option in ("shapenetpart_normal", "folder_seg") else "classes"
-    _one_line_error(option, reader, root, rf"data\.{key}: unknown .*'zeppelin'.*the release's", **{key: ["zeppelin"]})
+    _one_line_error(
+        option,
+        reader,
+        root,
+        rf"data\.{key}: unknown .*'zeppelin'.*the release's",
+        **{key: ["zeppelin"]},
+    )
 
 
 @pytest.mark.parametrize("option", sorted(READERS))
@@ -279,13 +285,17 @@ def test_a_folder_split_file_naming_a_file_twice_is_named(tmp_path):
     reader, root, _ = _folder(tmp_path)
     _load(_module("folder", reader, root))
     splits = root / "splits.json"
-    splits.write_text(splits.read_text().replace('"mug/mug_0.npy"', '"mug/mug_0.npy", "mug/mug_0.npy"', 1))
+    splits.write_text(
+        splits.read_text().replace('"mug/mug_0.npy"', '"mug/mug_0.npy", "mug/mug_0.npy"', 1)
+    )
     _one_line_error("folder", reader, root, r"splits\.json.*mug_0\.npy")
 
 
 def test_a_folder_seg_label_outside_parts_json_is_named(tmp_path):
     reader, root, path = _folder_seg(tmp_path)
-    (root / "parts.json").write_text('{"chair": ["back", "seat", "leg"], "lamp": ["base", "shade"]}')
+    (root / "parts.json").write_text(
+        '{"chair": ["back", "seat", "leg"], "lamp": ["base", "shade"]}'
+    )
     table = np.loadtxt(path) if path.suffix != ".npy" else np.load(path)
     table[0, -1] = 42
     if path.suffix == ".npy":
@@ -315,3 +325,27 @@ def test_a_subset_of_every_option_loads_only_its_shapes(option, key, chosen, tmp
     label = "category" if key == "categories" else "y"
     for arrays in module.arrays.values():
         assert set(arrays[label].tolist()) <= set(range(len(chosen)))
+
+
+@pytest.mark.parametrize("how", [*DAMAGES, "processed garbage"])
+def test_a_damaged_pyg_root_is_one_line_naming_raw_and_processed(how, tmp_path):
+    """PyG's parsers name no file: the line names the raw/ folder PyG read and the processed/
+    one it builds, and how to have it built again."""
+    from pyg_layouts import write_modelnet_raw
+    from torch_geometric.datasets import ModelNet
+    from torch_geometric.transforms import SamplePoints
+
+    from pointea.data import from_pyg
+
+    root = tmp_path / "ModelNet10"
+    write_modelnet_raw(root, train_per_class=2, test_per_class=1)
+    pyg = functools.partial(ModelNet, pre_transform=SamplePoints(96))
+    release = from_pyg(pyg, task="cls", stored_points=64)
+    if how == "processed garbage":
+        _load(_module("pyg", release, root))
+        for path in (root / "processed").glob("*.pt"):
+            path.write_bytes(b"garbage")
+    else:
+        _damage(sorted((root / "raw").rglob("*.off"))[0], how)
+    message = _one_line_error("pyg", release, root, r"ModelNet\(root=.*failed: ")
+    assert f"{root / 'raw'}: check those" in message and f"delete {root / 'processed'}" in message
