@@ -12,6 +12,7 @@ import torch
 from pointea.configs.input_channels import FEATURE_CHANNELS, input_channels
 from pointea.data.batches import DeviceBatches, WorkerBatches
 from pointea.data.errors import DatasetError
+from pointea.data.ingest_cache import check_resampling
 from pointea.data.label_subset import LabelSubset
 from pointea.data.point_cloud_release import PointCloudRelease
 from pointea.data.release_tables import ReleaseTables
@@ -269,6 +270,7 @@ class PointCloudDataModule(pl.LightningDataModule):
         count, source = self.dataset_class.stored_count(self.folder)
         options = getattr(self.dataset, "keywords", {})  # a reader's options, as a partial
         if options.get("stored_points") is not None:  # resampled to it at ingest
+            check_resampling(options["stored_points"], options.get("sampling", "random"))
             return options["stored_points"], source
         return count, source
 

@@ -179,13 +179,29 @@ def _damage(path, how):
         path.write_bytes(bytes(range(256)) * 4)
     elif how == "truncated":
         path.write_bytes(path.read_bytes()[: max(1, path.stat().st_size // 3)])
+    elif path.suffix == ".npy":  # "nan rows", "wrong columns"
+        table = np.load(path)
+        table[0, 0] = np.nan
+        np.save(path, table if how == "nan rows" else table[:, :2])
+    else:
+        lines = path.read_text().splitlines()
+        sep = "," if "," in lines[0] else " "
+        cells = lines[0].split(sep)
+        lines[0] = sep.join(["nan", *cells[1:]] if how == "nan rows" else cells[:2])
+        path.write_text("\n".join(lines) + "\n")
 
 
 DAMAGES = ["a folder", "a symlink loop", "empty", "binary", "truncated"]
 
 
-@pytest.mark.parametrize("option", ["modelnet40_normal", "shapenetpart_normal", "scanobjectnn"])
-@pytest.mark.parametrize("how", DAMAGES)
+ROWS = ["nan rows", "wrong columns"]  # damages of a table's rows
+
+
+@pytest.mark.parametrize(
+    "option, how",
+    [(o, h) for o in ("modelnet40_normal", "shapenetpart_normal") for h in DAMAGES + ROWS]
+    + [("scanobjectnn", h) for h in DAMAGES],
+)
 def test_a_damaged_release_file_is_one_line_naming_it(option, how, tmp_path):
     reader, root, path = READERS[option](tmp_path)
     _damage(path, how)
@@ -194,7 +210,7 @@ def test_a_damaged_release_file_is_one_line_naming_it(option, how, tmp_path):
 
 
 @pytest.mark.parametrize("option", ["folder", "folder_seg"])
-@pytest.mark.parametrize("how", DAMAGES)
+@pytest.mark.parametrize("how", DAMAGES + ROWS)
 def test_a_damaged_user_file_is_skipped_and_named(option, how, tmp_path, caplog):
     reader, root, path = READERS[option](tmp_path)
     _damage(path, how)
@@ -349,3 +365,48 @@ def test_a_damaged_pyg_root_is_one_line_naming_raw_and_processed(how, tmp_path):
         _damage(sorted((root / "raw").rglob("*.off"))[0], how)
     message = _one_line_error("pyg", release, root, r"ModelNet\(root=.*failed: ")
     assert f"{root / 'raw'}: check those" in message and f"delete {root / 'processed'}" in message
+
+
+@pytest.mark.parametrize(
+    "data, override, match",
+    [
+        ("folder", "data.dataset.stored_points=0", r"data\.dataset\.stored_points must be"),
+        ("folder_seg", "data.dataset.sampling=grid", r"data\.dataset\.sampling must be one of"),
+        (
+            "modelnet40_normal",
+            "data.dataset.stored_points=-1",
+            r"data\.dataset\.stored_points must",
+        ),
+        ("shapenetpart_normal", "data.dataset.sampling=grid", r"data\.dataset\.sampling must"),
+        ("scanobjectnn", "data.dataset.variant=pb_t99", r"data\.dataset\.variant must be one"),
+        ("pyg_modelnet", "data.dataset.stored_points=0", r"data\.dataset\.stored_points must"),
+        ("pyg_shapenet", "data.dataset.sampling=grid", r"data\.dataset\.sampling must be one"),
+    ],
+)
+def test_the_cli_ends_a_wrong_option_in_one_line(data, override, match, tmp_path, capsys):
+    """As ``python train.py data=... <override>`` does: exit status 2 and one line on stderr."""
+    from cli_helpers import compose_train
+
+    from pointea.cli.run_config import exit_on_user_error
+    from pointea.cli.train import run
+
+    roots = {
+        "folder": lambda: _folder(tmp_path)[1],
+        "folder_seg": lambda: _folder_seg(tmp_path)[1],
+        "modelnet40_normal": lambda: _modelnet40_normal(tmp_path)[1],
+        "shapenetpart_normal": lambda: _shapenetpart_normal(tmp_path)[1],
+        "scanobjectnn": lambda: _scanobjectnn(tmp_path)[1],
+    }
+    root = roots[data]() if data in roots else tmp_path / "pyg"
+    seg = data in ("folder_seg", "shapenetpart_normal", "pyg_shapenet")
+    overrides = [f"data={data}", f"data.root={root}", override, "trainer=cpu", "model.k=4",
+                 f"model=pct_{'seg' if seg else 'cls'}_tiny", "data.num_points=32"]  # fmt: skip
+    overrides += [] if seg else ["model.num_samples=[16,8]"]
+    overrides += ["data.num_classes=2"] if data == "modelnet40_normal" else []
+    cfg = compose_train(overrides, tmp_path / "run")
+    with pytest.raises(SystemExit) as exit_:
+        exit_on_user_error(lambda: run(cfg))
+    assert exit_.value.code == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and re.search(match, err[0]), err
+    assert not (tmp_path / "run" / "checkpoints").exists()
