@@ -6,6 +6,8 @@ from hydra import compose, initialize_config_dir
 from hydra.core.hydra_config import HydraConfig
 from omegaconf import open_dict
 
+import pointea.configs  # noqa: F401  (registers the resolver the data configs use)
+
 ROOT = Path(__file__).resolve().parents[1]
 CONFIGS = ROOT / "pointea" / "configs"
 

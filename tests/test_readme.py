@@ -127,9 +127,9 @@ def _releases(tmp_path):
         "modelnet40_normal": [f"data.root={text}", "data.num_classes=3", stored],
         "shapenetpart_normal": [f"data.root={text}", stored],
         "pyg_modelnet": [f"data.root={tmp_path / 'ModelNet10'}"],
-        "pyg_shapenet": [f"data.root={tmp_path / 'ShapeNet'}", "data.dataset.resample_to=256"],
-        "folder": [f"data.root={tmp_path / 'my_scans'}", "data.dataset.stored=256"],
-        "folder_seg": [f"data.root={tmp_path / 'my_parts'}", "data.dataset.stored=256"],
+        "pyg_shapenet": [f"data.root={tmp_path / 'ShapeNet'}", "data.dataset.stored_points=256"],
+        "folder": [f"data.root={tmp_path / 'my_scans'}", "data.dataset.stored_points=256"],
+        "folder_seg": [f"data.root={tmp_path / 'my_parts'}", "data.dataset.stored_points=256"],
         "scanobjectnn": [f"data.root={tmp_path / 'scanobjectnn'}"],
         "modelnet40": [f"data.root={modelnet.parent}", "data.num_classes=3"],
         "shapenetpart": [

@@ -72,7 +72,7 @@ def visualize(cfg: DictConfig) -> Path:
         raise ConfigError(
             f"{cfg.ckpt_path}'s network takes {takes} channels per point, but "
             f"data.features={list(datamodule.features)} feeds {3 + 3 * len(datamodule.features)}: "
-            f"give the data.features (and data.in_channels) it was trained with"
+            f"give the data.features it was trained with"
         )
     kind = get_class(cfg.task.trained_model._target_)
     check_same_tables(cfg.ckpt_path, meta, kind.metadata_from(tables))

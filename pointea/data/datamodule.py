@@ -9,8 +9,10 @@ from pathlib import Path
 import pytorch_lightning as pl
 import torch
 
+from pointea.configs.input_channels import FEATURE_CHANNELS, input_channels
 from pointea.data.batches import DeviceBatches, WorkerBatches
 from pointea.data.errors import DatasetError
+from pointea.data.ingest_cache import check_resampling
 from pointea.data.label_subset import LabelSubset
 from pointea.data.point_cloud_release import PointCloudRelease
 from pointea.data.release_tables import COUNT_KEYS, ReleaseTables
@@ -21,7 +23,6 @@ from pointea.data.transforms import Compose, FirstPoints, RandomSubset
 
 __all__ = ["PointCloudDataModule"]
 
-FEATURE_CHANNELS = {"normals": 3}  # per-point input features a release may store, by name
 
 log = logging.getLogger(__name__)
 
@@ -73,8 +74,9 @@ class PointCloudDataModule(pl.LightningDataModule):
         train_transforms: batched transforms applied to training batches, in order.
         features: per-point features fed to the network after xyz (``["normals"]``); the
             release must store them. Empty: xyz only (PCT's recipe).
-        in_channels: the channels per input point this promises the network (3 + 3 per
-            feature); checked against ``features``.
+        in_channels: the channels per input point this promises the network; the data
+            configs derive it from ``features`` (``${pointea.in_channels:${data.features}}``),
+            and a value set by hand is checked against them.
         loader: ``"device"`` (tensors on the device) or ``"workers"`` (DataLoader workers
             collate on the host, then the batch moves to the device).
     """
@@ -110,7 +112,9 @@ class PointCloudDataModule(pl.LightningDataModule):
         in_channels: int | None = None,
     ) -> None:
         super().__init__()
-        self.features, self.in_channels = list(features), in_channels
+        self.features_given = features  # checked (a list, known names) when the tables are read
+        self.features = [] if isinstance(features, str) else list(features)
+        self.in_channels = in_channels
         if loader not in ("device", "workers"):
             raise ValueError(f"data.loader must be 'device' or 'workers', got {loader!r}")
         self.dataset = dataset
@@ -193,17 +197,23 @@ class PointCloudDataModule(pl.LightningDataModule):
     def _check_features(self) -> None:
         """``data.features`` must be known, match ``data.in_channels`` and be stored by the
         release (checked when the tables are read: the CLI reports it as one line)."""
+        if isinstance(self.features_given, str):
+            raise DatasetError(
+                f"data.features must be a list of feature names, e.g. "
+                f"data.features=[{self.features_given}], got {self.features_given!r}"
+            )
         unknown = [f for f in self.features if f not in FEATURE_CHANNELS]
         if unknown:
             raise DatasetError(
                 f"data.features={self.features}: unknown feature(s) {unknown}; known: "
                 f"{sorted(FEATURE_CHANNELS)}"
             )
-        channels = 3 + sum(FEATURE_CHANNELS[f] for f in self.features)
+        channels = input_channels(self.features)
         if self.in_channels is not None and self.in_channels != channels:
             raise DatasetError(
                 f"data.features={self.features} feeds {channels} channels per point, but "
-                f"data.in_channels={self.in_channels}: set data.in_channels={channels}"
+                f"data.in_channels={self.in_channels}: leave data.in_channels unset (it follows "
+                f"data.features) or set it to {channels}"
             )
         stored = getattr(self.dataset_class, "features", ())
         missing = [f for f in self.features if f not in stored]
@@ -256,7 +266,12 @@ class PointCloudDataModule(pl.LightningDataModule):
     def stored_points(self) -> tuple[int, Path]:
         """Points per shape the release stores (read cheaply) and the file that says so."""
         self.read_tables()
-        return self.dataset_class.stored_points(self.folder)
+        count, source = self.dataset_class.stored_count(self.folder)
+        options = getattr(self.dataset, "keywords", {})  # a reader's options, as a partial
+        if options.get("stored_points") is not None:  # resampled to it at ingest
+            check_resampling(options["stored_points"], options.get("sampling", "random"))
+            return options["stored_points"], source
+        return count, source
 
     # --- loading --------------------------------------------------------------------------
 

@@ -65,8 +65,9 @@ class FolderListing:
         self.splits.append(split)
 
 
-def _walk(top: Path) -> list[Path]:
-    """Every non-hidden file under ``top``, sorted; an unreadable folder is refused."""
+def _walk(top: Path, suffixes: tuple[str, ...]) -> list[Path]:
+    """Every non-hidden file under ``top``, and every folder named like a data file (``x.ply/``,
+    reported as not a file), sorted; an unreadable folder is refused."""
 
     def refuse(err: OSError) -> None:
         raise DatasetError(f"{err.filename} cannot be read: {err.strerror or err}")
@@ -75,7 +76,20 @@ def _walk(top: Path) -> list[Path]:
     for folder, dirs, files in os.walk(top, onerror=refuse):
         dirs[:] = sorted(d for d in dirs if not d.startswith("."))
         found += [Path(folder) / f for f in files if not f.startswith(".")]
+        found += [Path(folder) / d for d in dirs if Path(d).suffix.lower() in suffixes]
     return sorted(found)
+
+
+def _not_a_file(path: Path) -> str | None:
+    """Why a listed data path cannot be read as a file (a folder, a broken or looping link),
+    or ``None`` when it can be opened."""
+    try:
+        if path.is_dir():
+            return "a folder, not a data file"
+        path.stat()
+    except OSError as err:
+        return f"cannot be read: {err.strerror or err}"
+    return None
 
 
 def _children(folder: Path) -> tuple[list[str], list[str]]:
@@ -119,19 +133,27 @@ def list_folder(root: Path, suffixes: tuple[str, ...], flat_label: str | None) -
             if flat_label is None or sub_dirs:
                 listing.skipped.append((rel, "not inside a class folder"))
             elif Path(name).suffix.lower() in suffixes:
-                listing.add(rel, flat_label, split)
+                why = _not_a_file(top / name)
+                if why:
+                    listing.skipped.append((rel, why))
+                else:
+                    listing.add(rel, flat_label, split)
             else:
                 listing.skipped.append(
                     (rel, f"unsupported format (expected {', '.join(suffixes)})")
                 )
         folders.update(sub_dirs)
         for label in sub_dirs:
-            for path in _walk(top / label):
+            for path in _walk(top / label, suffixes):
                 rel = path.relative_to(root).as_posix()
                 if path.suffix.lower() not in suffixes:
                     listing.skipped.append(
                         (rel, f"unsupported format (expected {', '.join(suffixes)})")
                     )
+                    continue
+                why = _not_a_file(path)
+                if why:
+                    listing.skipped.append((rel, why))
                     continue
                 inner = path.relative_to(top / label).parts
                 given = split or (inner[0] if len(inner) > 1 and inner[0] in SPLIT_DIRS else None)

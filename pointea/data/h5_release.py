@@ -56,7 +56,7 @@ class H5Release(PointCloudRelease):
     keys: ClassVar[tuple[str, ...]] = ("data", "label")
 
     @classmethod
-    def stored_points(cls, folder: Path) -> tuple[int, Path]:
+    def stored_count(cls, folder: Path) -> tuple[int, Path]:
         """Points per shape of the shards in ``folder``, from their HDF5 headers."""
         return stored_points(folder)
 

@@ -38,7 +38,14 @@ import numpy as np
 from pointea.data.errors import DatasetError
 from pointea.vis.atomic import atomic_output
 
-__all__ = ["SAMPLINGS", "cache_file", "ingest", "ingest_key", "resample_indices"]
+__all__ = [
+    "SAMPLINGS",
+    "cache_file",
+    "check_resampling",
+    "ingest",
+    "ingest_key",
+    "resample_indices",
+]
 
 log = logging.getLogger(__name__)
 
@@ -48,6 +55,25 @@ _COMPLETE = "pointea_complete"  # attribute written last; a cache without it is 
 _KEY = "pointea_ingest_key"
 
 Parse = Callable[[Path], Mapping[str, np.ndarray]]
+
+
+def check_resampling(stored_points: object, sampling: object) -> None:
+    """The two resampling options every reader that resamples takes, checked by their
+    config names (``data.dataset.stored_points``, ``data.dataset.sampling``).
+
+    Raises:
+        DatasetError: ``stored_points`` is not a positive integer, or ``sampling`` is not
+            one of :data:`SAMPLINGS`.
+    """
+    if isinstance(stored_points, bool) or not isinstance(stored_points, int) or stored_points < 1:
+        raise DatasetError(
+            f"data.dataset.stored_points must be a positive integer (points kept per cloud), "
+            f"got {stored_points!r}"
+        )
+    if sampling not in SAMPLINGS:
+        raise DatasetError(
+            f"data.dataset.sampling must be one of {list(SAMPLINGS)}, got {sampling!r}"
+        )
 
 
 def cache_file(folder: str | Path, name: str) -> Path:
@@ -255,10 +281,7 @@ def ingest(
     Raises:
         DatasetError: the first bad file, named with its fault; nothing is cached then.
     """
-    if sampling not in SAMPLINGS:
-        raise DatasetError(f"ingest sampling must be one of {SAMPLINGS}, got {sampling!r}")
-    if num_points < 1:
-        raise DatasetError(f"ingest num_points must be positive, got {num_points}")
+    check_resampling(num_points, sampling)
     files = [Path(f) for f in files]
     options = {"num_points": num_points, "sampling": sampling, "seed": seed, "version": version}
     key = ingest_key(files, options)

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
+from typing import ClassVar
 
 import numpy as np
 import torch
 
 from pointea.data.errors import DatasetError
 from pointea.data.h5_release import read_names, read_text_lines
-from pointea.data.ingest_cache import cache_file, ingest
+from pointea.data.ingest_cache import cache_file, check_resampling, ingest
 from pointea.data.point_cloud_release import PointCloudRelease
 from pointea.data.release_tables import ReleaseTables
 from pointea.data.text_table import read_table
@@ -70,7 +71,7 @@ class ModelNet40Normal(PointCloudRelease):
     stratify_by = "y"
     features = ("normals",)
     download = None  # users bring their own copy (about 1.6 GB)
-    stored = 10000  # rows per shape file in the release
+    stored_points: ClassVar[int] = 10000  # default: rows per shape file in the release
     # the official class table and split sizes: a copy that lists these classes is checked
     official_classes: tuple[str, ...] = (
         "airplane bathtub bed bench bookshelf bottle bowl car chair cone cup curtain desk "
@@ -90,10 +91,13 @@ class ModelNet40Normal(PointCloudRelease):
         sampling: str = "random",
         workers: int = 2,
         cache: bool = True,
+        partial: bool = False,
     ) -> None:
-        self.stored_count = stored_points or self.stored
+        if stored_points is not None:
+            self.stored_points = stored_points
+        check_resampling(self.stored_points, sampling)
         self.sampling, self.workers, self.use_cache = sampling, workers, cache
-        super().__init__(root, split, num_points)
+        super().__init__(root, split, num_points, partial=partial)
 
     @classmethod
     def read_tables(cls, root: str | Path) -> ReleaseTables:
@@ -103,10 +107,10 @@ class ModelNet40Normal(PointCloudRelease):
         return ReleaseTables(names, len(names), counts={"num_classes": (len(names), names_file)})
 
     @classmethod
-    def stored_points(cls, folder: Path) -> tuple[int, Path]:
-        """The release's rows per shape file (a fact of the layout; shapes of other sizes
-        are resampled to it at ingest)."""
-        return cls.stored, Path(folder) / f"{cls.variant}_train.txt"
+    def stored_count(cls, folder: Path) -> tuple[int, Path]:
+        """The release's rows per shape file, the default ``stored_points`` (shapes of other
+        sizes are resampled to ``stored_points`` at ingest)."""
+        return cls.stored_points, Path(folder) / f"{cls.variant}_train.txt"
 
     def shape_ids(self, folder: Path, split: str) -> list[str]:
         """The split list's shape ids, checked: none twice, none in another split's list."""
@@ -167,7 +171,7 @@ class ModelNet40Normal(PointCloudRelease):
             files,
             _parse_shape,
             cache_file(folder, f"{self.variant}_{split}") if self.use_cache else None,
-            num_points=self.stored_count,
+            num_points=self.stored_points,
             sampling=self.sampling,
             seed=0,
             version=f"{type(self).__name__}:{_COLUMNS}",

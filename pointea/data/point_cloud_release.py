@@ -53,7 +53,7 @@ class PointCloudRelease(Dataset, ABC):
     checks across splits (duplicated shapes) can name files.
 
     A subclass implements :meth:`read_tables` (label tables, without loading points),
-    :meth:`stored_points` and :meth:`load` (one split's arrays, validated, every error a
+    :meth:`stored_count` and :meth:`load` (one split's arrays, validated, every error a
     :class:`DatasetError` naming the file and the fault).
 
     Shapes:
@@ -154,7 +154,7 @@ class PointCloudRelease(Dataset, ABC):
 
     @classmethod
     @abstractmethod
-    def stored_points(cls, folder: Path) -> tuple[int, Path]:
+    def stored_count(cls, folder: Path) -> tuple[int, Path]:
         """Points stored per shape (the most ``data.num_points`` may be) and the file that
         says so, read as cheaply as the layout allows."""
 

@@ -19,6 +19,7 @@ from pointea.data.folder_files import (
     list_folder,
     parse_cloud,
 )
+from pointea.data.ingest_cache import check_resampling
 from pointea.data.point_cloud_release import PointCloudRelease
 from pointea.data.release_tables import ReleaseTables
 
@@ -50,7 +51,7 @@ class PointFolder(PointCloudRelease):
     after, so that it stays the same and can be edited. The data module carves validation
     out of train, as for ModelNet40.
 
-    Every file is centred, scaled into the unit sphere and resampled to ``stored`` points
+    Every file is centred, scaled into the unit sphere and resampled to ``stored_points`` points
     (``sampling``: ``"random"`` or ``"fps"``, farthest point sampling); meshes are sampled
     on their surface. The result is cached (``root/.pointea_cache/``, rebuilt when a file
     changes), so the files are parsed once. A file that cannot be used (unreadable,
@@ -63,7 +64,7 @@ class PointFolder(PointCloudRelease):
     them, so that what the data module asks of the class (tables, stored points) sees them.
 
     Shapes:
-        arrays(): {"pos": (S, P, 3) float32, "y": (S,) int64}, P = ``stored``
+        arrays(): {"pos": (S, P, 3) float32, "y": (S,) int64}, P = ``stored_points``
     """
 
     folder = ""  # the folder is data.root itself
@@ -75,17 +76,17 @@ class PointFolder(PointCloudRelease):
         ".ply", ".pcd", ".xyz", ".pts", ".txt", ".npy", ".off", ".obj", ".stl",
     )  # fmt: skip
     # options (see the class docstring)
-    stored: ClassVar[int] = 2048
+    stored_points: ClassVar[int] = 2048
     sampling: ClassVar[str] = "random"
     test_fraction: ClassVar[float] = 0.2
     seed: ClassVar[int] = 0
-    OPTIONS: ClassVar[tuple[str, ...]] = ("stored", "sampling", "test_fraction", "seed")
+    OPTIONS: ClassVar[tuple[str, ...]] = ("stored_points", "sampling", "test_fraction", "seed")
     extra_arrays: ClassVar[tuple[tuple[str, str], ...]] = ()  # per-point arrays beside data
 
     def __new__(cls, root: str | Path | None = None, *args: Any, **options: Any):
         if root is None:
             return cls.configured(**options)
-        if options:
+        if set(options) - {"partial"}:  # partial is the release's own (a subset implies it)
             raise TypeError(
                 f"{cls.__name__}(root, ...) takes no options; use {cls.__name__}(**options)"
             )
@@ -109,14 +110,7 @@ class PointFolder(PointCloudRelease):
             raise DatasetError(
                 f"{cls.__name__} has no option(s) {unknown}; its options are {list(cls.OPTIONS)}"
             )
-        if cls.sampling not in ("random", "fps"):
-            raise DatasetError(
-                f"data.dataset.sampling must be 'random' or 'fps', got {cls.sampling!r}"
-            )
-        if isinstance(cls.stored, bool) or not isinstance(cls.stored, int) or cls.stored < 1:
-            raise DatasetError(
-                f"data.dataset.stored must be a positive integer, got {cls.stored!r}"
-            )
+        check_resampling(cls.stored_points, cls.sampling)
         if not 0 < cls.test_fraction < 1:
             raise DatasetError(
                 f"data.dataset.test_fraction must be in (0, 1), got {cls.test_fraction!r}"
@@ -171,16 +165,16 @@ class PointFolder(PointCloudRelease):
             )
 
     @classmethod
-    def stored_points(cls, folder: Path) -> tuple[int, Path]:
-        """Every file is resampled to ``stored`` points at ingest."""
-        return cls.stored, folder
+    def stored_count(cls, folder: Path) -> tuple[int, Path]:
+        """Every file is resampled to ``stored_points`` points at ingest."""
+        return cls.stored_points, folder
 
     # --- one split ---------------------------------------------------------------------------
 
     @classmethod
     def parser(cls):
         """Reads one file into per-point arrays (a partial: it is keyed in the cache)."""
-        return functools.partial(parse_cloud, mesh_points=cls.stored)
+        return functools.partial(parse_cloud, mesh_points=cls.stored_points)
 
     @classmethod
     def ingest_all(
@@ -197,7 +191,7 @@ class PointFolder(PointCloudRelease):
             [folder / f for f in listing.files],
             functools.partial(_parse_or_flag, parse, cls.extra_arrays),
             cache_file(folder, f"folder-{cls.task}"),
-            num_points=cls.stored,
+            num_points=cls.stored_points,
             sampling=cls.sampling,
             seed=cls.seed,
             version=f"{cls.__module__}.{cls.task}.1",

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import functools
 import inspect
+import pickle
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any, ClassVar
@@ -18,18 +19,26 @@ from typing import Any, ClassVar
 import torch
 
 from pointea.data.errors import DatasetError
+from pointea.data.ingest_cache import check_resampling
 from pointea.data.point_cloud_release import PointCloudRelease
 from pointea.data.release_tables import ReleaseTables
+from pointea.ops.sampling import farthest_point_sample
 
 __all__ = ["PyGRelease", "from_pyg"]
 
 TASKS = ("cls", "seg")
+# What a PyG dataset raises on damaged raw files or a damaged processed/ cache (its parsers
+# index, assert and unpickle without naming the file).
+PYG_FAILURES = (
+    OSError, RuntimeError, ValueError, AssertionError, KeyError, IndexError, EOFError,
+    pickle.UnpicklingError,
+)  # fmt: skip
 
 
 class PyGRelease(PointCloudRelease):
     """One split of a PyG dataset whose items have ``pos`` and ``y``, resampled to a fixed size.
 
-    S clouds, P = ``resample_to`` stored points per cloud, n_i the points of cloud i.
+    S clouds, P = ``stored_points`` per cloud, n_i the points of cloud i.
     Built by :func:`from_pyg`, which sets the class attributes below; ``root`` is the PyG
     dataset's own root (PyG reads ``root/raw`` and caches ``root/processed``, downloading
     first when the PyG class does and the raw files are absent).
@@ -38,7 +47,8 @@ class PyGRelease(PointCloudRelease):
     (classification) or one label per point (segmentation); ``category`` (the object
     category of a part dataset) and normals in ``x`` (n_i, 3) are used when present.
     Every cloud is resampled to P points, seeded: a random P of its points without repeats
-    when it has at least P, else all of its points and random repeats of them.
+    (``sampling="random"``) or its farthest point sample (``"fps"``) when it has more than
+    P, else all of its points and random repeats of them.
 
     Names: a dataset with ``seg_classes`` and ``categories`` (PyG's ``ShapeNet``) gives its
     categories and their parts, renumbered 0.. in category order when only some categories
@@ -57,15 +67,23 @@ class PyGRelease(PointCloudRelease):
     pyg: ClassVar[Callable[..., Any] | None] = None  # the PyG class (or partial), split aside
     split_instances: ClassVar[Mapping[str, Any]] = {}  # or PyG datasets given per split
     split_argument: ClassVar[str | None] = None  # "split" (a name) or "train" (a bool)
-    resample_to: ClassVar[int] = 2048
+    stored_points: ClassVar[int] = 2048
+    sampling: ClassVar[str] = "random"
     seed: ClassVar[int] = 0
 
-    def __init__(self, root: str | Path, split: str = "train", num_points: int = 1024) -> None:
+    def __init__(
+        self,
+        root: str | Path,
+        split: str = "train",
+        num_points: int = 1024,
+        *,
+        partial: bool = False,
+    ) -> None:
         if self.pyg is None and not self.split_instances:
             raise DatasetError(
                 f"{type(self).__name__} reads no PyG dataset: build the class with from_pyg"
             )
-        super().__init__(root, split, num_points)
+        super().__init__(root, split, num_points, partial=partial)
 
     @classmethod
     def find(cls, root: str | Path) -> Path:
@@ -90,12 +108,17 @@ class PyGRelease(PointCloudRelease):
         else:
             chosen = {"train": split == "train"}
         name = _pyg_name(cls.pyg)
+        root = Path(root).expanduser()
         try:
-            return cls.pyg(root=str(Path(root).expanduser()), **chosen)
-        except (OSError, RuntimeError, ValueError, AssertionError, KeyError) as err:
+            return cls.pyg(root=str(root), **chosen)
+        except PYG_FAILURES as err:
+            # PyG names no file: say where it reads (raw/) and what it builds (processed/)
+            why = " ".join(str(err).split()) or "no message"
             raise DatasetError(
                 f"{name}(root={str(root)!r}, {', '.join(f'{k}={v!r}' for k, v in chosen.items())}) "
-                f"failed: {type(err).__name__}: {err}"
+                f"failed: {type(err).__name__}: {why}. PyG builds {root / 'processed'} from the "
+                f"files in {root / 'raw'}: check those (a damaged or partial file), or delete "
+                f"{root / 'processed'} to have it built again"
             ) from err
 
     @classmethod
@@ -112,9 +135,9 @@ class PyGRelease(PointCloudRelease):
         return ReleaseTables(names, num_parts, parts, counts)
 
     @classmethod
-    def stored_points(cls, folder: Path) -> tuple[int, Path]:
-        """Every cloud is resampled to ``resample_to`` points."""
-        return cls.resample_to, folder
+    def stored_count(cls, folder: Path) -> tuple[int, Path]:
+        """Every cloud is resampled to ``stored_points`` points."""
+        return cls.stored_points, folder
 
     def load(self, folder: Path, split: str) -> dict[str, torch.Tensor]:
         dataset = self.open(folder, split)
@@ -150,7 +173,7 @@ class PyGRelease(PointCloudRelease):
                 raise DatasetError(
                     f"{cloud}: label {int(outside[0])} is outside 0..{num_labels - 1}"
                 )
-            pick = _resample(pos.shape[0], self.resample_to, generator)  # (P,)
+            pick = _resample(pos, self.stored_points, self.sampling, generator)  # (P,)
             columns["pos"].append(pos[pick].float())
             columns["y"].append(y[pick] if self.task == "seg" else y)
             if self.task == "seg":
@@ -225,7 +248,8 @@ def from_pyg(
     task: str | None = None,
     splits: Sequence[str] | None = None,
     normals: bool = False,
-    resample_to: int = 2048,
+    stored_points: int = 2048,
+    sampling: str = "random",
     seed: int = 0,
     **kwargs: Any,
 ) -> type[PyGRelease]:
@@ -243,8 +267,10 @@ def from_pyg(
             for a ``split`` argument, ``("train", "test")`` for a ``train`` argument (the
             data module then carves validation out of train, stratified and seeded).
         normals: read each item's ``x`` (n, 3) as per-point normals (``arrays()["normals"]``).
-        resample_to: the points every cloud is resampled to (the most ``data.num_points``
+        stored_points: the points every cloud is resampled to (the most ``data.num_points``
             may be).
+        sampling: how a larger cloud is cut to ``stored_points``: ``"random"`` (seeded) or
+            ``"fps"`` (farthest point sampling).
         seed: the resampling's seed.
         **kwargs: more arguments for the PyG class (``categories=["Cap"]``).
 
@@ -252,8 +278,7 @@ def from_pyg(
         DatasetError: the PyG dataset does not fit (no split argument, no test instance,
             a split argument already set, an unknown task).
     """
-    if resample_to < 1:
-        raise DatasetError(f"resample_to must be at least 1, got {resample_to}")
+    check_resampling(stored_points, sampling)
     if task is not None and task not in TASKS:
         raise DatasetError(f"task must be one of {TASKS} or None, got {task!r}")
     instances: dict[str, Any] = {}
@@ -291,7 +316,8 @@ def from_pyg(
         split_instances=instances,
         split_argument=argument,
         splits=splits,
-        resample_to=resample_to,
+        stored_points=stored_points,
+        sampling=sampling,
         seed=seed,
         features=("normals",) if normals else (),
     )
@@ -380,8 +406,18 @@ def _category(item: Any, cloud: str) -> torch.Tensor:
     return value[0].long()
 
 
-def _resample(count: int, size: int, generator: torch.Generator) -> torch.Tensor:
-    """``size`` indices into ``count`` points: a random subset, or all and random repeats."""
+def _resample(
+    pos: torch.Tensor, size: int, sampling: str, generator: torch.Generator
+) -> torch.Tensor:
+    """``size`` indices into a cloud's points: a random subset or its farthest point sample
+    (``sampling``), or all of them and random repeats.
+
+    Shapes:
+        pos: (n, 3) -> (size,) int64
+    """
+    count = pos.shape[0]
+    if sampling == "fps" and count > size:
+        return farthest_point_sample(pos[None].float(), size)[0]
     order = torch.randperm(count, generator=generator)
     if count >= size:
         return order[:size]

@@ -73,13 +73,16 @@ class ScanObjectNN(PointCloudRelease):
         split: str = "train",
         num_points: int = 1024,
         variant: str = "pb_t50_rs",
+        *,
+        partial: bool = False,
     ) -> None:
         if variant not in self.VARIANTS:
             raise DatasetError(
-                f"ScanObjectNN variant must be one of {sorted(self.VARIANTS)}, got {variant!r}"
+                f"data.dataset.variant must be one of {sorted(self.VARIANTS)} (ScanObjectNN), "
+                f"got {variant!r}"
             )
         self.variant = variant
-        super().__init__(root, split, num_points)
+        super().__init__(root, split, num_points, partial=partial)
 
     @classmethod
     def file_name(cls, variant: str, split: str) -> str:
@@ -119,7 +122,7 @@ class ScanObjectNN(PointCloudRelease):
         return ReleaseTables(names, len(names), counts={"num_classes": (len(names), source)})
 
     @classmethod
-    def stored_points(cls, folder: Path) -> tuple[int, Path]:
+    def stored_count(cls, folder: Path) -> tuple[int, Path]:
         """Points per shape in the first present sub-folder's files (HDF5 headers only)."""
         for sub in cls._sub_folders():
             if (folder / sub).is_dir():

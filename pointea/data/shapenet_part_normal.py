@@ -5,13 +5,14 @@ from __future__ import annotations
 import json
 import logging
 from pathlib import Path
+from typing import ClassVar
 
 import numpy as np
 import torch
 
 from pointea.data.errors import DatasetError
 from pointea.data.h5_release import read_text_lines
-from pointea.data.ingest_cache import cache_file, ingest
+from pointea.data.ingest_cache import cache_file, check_resampling, ingest
 from pointea.data.point_cloud_release import PointCloudRelease
 from pointea.data.release_tables import ReleaseTables
 from pointea.data.shapenet_part import OFFICIAL_CATEGORIES
@@ -84,7 +85,7 @@ class ShapeNetPartNormal(PointCloudRelease):
     stratify_by = "category"
     features = ("normals",)
     download = None  # users bring their own copy (about 674 MB)
-    stored = 2048  # points kept per shape by default
+    stored_points: ClassVar[int] = 2048  # points kept per shape by default (an option)
 
     def __init__(
         self,
@@ -96,10 +97,13 @@ class ShapeNetPartNormal(PointCloudRelease):
         sampling: str = "random",
         workers: int = 2,
         cache: bool = True,
+        partial: bool = False,
     ) -> None:
-        self.stored_count = stored_points or self.stored
+        if stored_points is not None:
+            self.stored_points = stored_points
+        check_resampling(self.stored_points, sampling)
         self.sampling, self.workers, self.use_cache = sampling, workers, cache
-        super().__init__(root, split, num_points)
+        super().__init__(root, split, num_points, partial=partial)
 
     @classmethod
     def read_tables(cls, root: str | Path) -> ReleaseTables:
@@ -128,9 +132,9 @@ class ShapeNetPartNormal(PointCloudRelease):
         return ReleaseTables([name for name, _ in rows], _NUM_PARTS, parts, counts)
 
     @classmethod
-    def stored_points(cls, folder: Path) -> tuple[int, Path]:
+    def stored_count(cls, folder: Path) -> tuple[int, Path]:
         """The default stored count (clouds vary in size; each is resampled to it)."""
-        return cls.stored, Path(folder) / cls.marker
+        return cls.stored_points, Path(folder) / cls.marker
 
     @classmethod
     def synsets(cls, folder: Path) -> list[str]:
@@ -209,7 +213,7 @@ class ShapeNetPartNormal(PointCloudRelease):
             files,
             _parse_shape,
             cache_file(folder, f"shapenetpart_{split}") if self.use_cache else None,
-            num_points=self.stored_count,
+            num_points=self.stored_points,
             sampling=self.sampling,
             seed=0,
             version=f"{type(self).__name__}:{_COLUMNS}",

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import functools
+from collections.abc import Callable, Sequence
+from typing import Any
 
 import torch
 from torchmetrics import Metric
@@ -45,8 +47,11 @@ class PartIoU(Metric):
     IoU averaged over the shapes of its category).
 
     Shapes:
-        update(pred (B, N), target (B, N), category (B,)); compute() -> dict
+        update(pred (B, N), target (B, N), category (B,)); compute() -> dict with
+        ``per_category`` (C,) and ``per_part`` (P,) vectors, also when C or P is 1
     """
+
+    VECTORS = ("per_category", "per_part")  # one value per category / part, never squeezed
 
     full_state_update = False
 
@@ -67,6 +72,19 @@ class PartIoU(Metric):
         self.iou_sum.index_add_(0, category, ious.sum(1) / allowed.sum(1))
         self.part_sum += ious.sum(0)
         self.count += torch.bincount(category, minlength=len(self.count))
+
+    def _wrap_compute(self, compute: Callable) -> Callable:
+        """torchmetrics squeezes every one-element tensor of ``compute``'s result to 0-d: the
+        per-category and per-part vectors of a one-category (or one-part) run keep their
+        length, so that callers iterate them whatever their size."""
+        wrapped = super()._wrap_compute(compute)
+
+        @functools.wraps(compute)
+        def keep_vectors(*args: Any, **kwargs: Any) -> dict[str, torch.Tensor]:
+            value = dict(wrapped(*args, **kwargs))
+            return {**value, **{key: value[key].reshape(-1) for key in self.VECTORS}}
+
+        return keep_vectors
 
     def compute(self) -> dict[str, torch.Tensor]:
         present = self.count > 0

@@ -197,3 +197,19 @@ def test_the_study_sweeps_every_attention_kind(experiment):
     value = cfg.hydra.sweeper.params["model/attention"]
     swept = OverridesParser.create().parse_override(f"model/attention={value}").value()
     assert swept.filter(attention_kinds()) == attention_kinds()
+
+
+@pytest.mark.parametrize("entry", ["train", "predict", "visualize", "export", "sweep"])
+def test_every_entry_point_can_resolve_in_channels(entry):
+    """The data configs' ``${pointea.in_channels:...}`` needs its resolver: importing any entry
+    point registers it (a fresh interpreter, so no other test has)."""
+    import subprocess
+    import sys
+
+    code = (
+        f"import pointea.cli.{entry}; from omegaconf import OmegaConf; "
+        "c = OmegaConf.create({'data': {'features': ['normals'], "
+        "'in_channels': '${pointea.in_channels:${data.features}}'}}); print(c.data.in_channels)"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "6"

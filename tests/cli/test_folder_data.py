@@ -17,7 +17,7 @@ from pointea.tasks.checkpoint_io import load_checkpoint
 
 TINY = [
     "trainer=cpu",
-    "data.dataset.stored=128",
+    "data.dataset.stored_points=128",
     "data.num_points=128",
     "data.batch_size=4",
     "data.eval_batch_size=4",
@@ -73,7 +73,7 @@ def test_a_part_folder_with_a_predicted_ply_trains_and_tests(tmp_path):
     assert parts.shape[-1] == 300 and set(np.unique(parts)) <= {3, 4}
     vis = visualize(compose_train(
         [f"ckpt_path={out / 'checkpoints' / 'last.ckpt'}", "data=folder_seg", f"data.root={root}",
-         "data.dataset.stored=128", "data.num_points=128", f"output_dir={tmp_path / 'vis'}",
+         "data.dataset.stored_points=128", "data.num_points=128", f"output_dir={tmp_path / 'vis'}",
          "num_shapes=2"],
         tmp_path / "vis", config_name="visualize",
     ))  # fmt: skip

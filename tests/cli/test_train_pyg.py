@@ -46,7 +46,7 @@ def test_pyg_shapenet_category_subset_trains_and_tests(tmp_path):
     cfg = compose_train(
         ["data=pyg_shapenet", f"data.root={root}", "model=pct_seg_tiny",
          "data.dataset.pyg.categories=[Cap,Airplane]", "data.num_parts=6",
-         "data.num_categories=2", "data.dataset.resample_to=128", "data.num_points=128", *TINY],
+         "data.num_categories=2", "data.dataset.stored_points=128", "data.num_points=128", *TINY],
         out,
     )  # fmt: skip
     assert cfg.task.name == "seg"

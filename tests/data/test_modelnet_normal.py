@@ -146,7 +146,7 @@ def test_train_and_test_from_the_readme_command(release, tmp_path):
 def test_normals_as_features_give_the_network_six_channels(release, tmp_path):
     folder, _ = release
     overrides = ["data=modelnet10_normal", f"data.root={folder}", "data.num_classes=3", *TINY]
-    overrides += ["data.features=[normals]", "data.in_channels=6"]
+    overrides += ["data.features=[normals]"]
     cfg = compose_train(overrides, tmp_path / "run")
     assert cfg.model.in_channels == 6
     metrics = run(cfg)
@@ -175,8 +175,25 @@ def test_normals_as_features_give_the_network_six_channels(release, tmp_path):
 def test_features_that_disagree_with_in_channels_are_refused(release, tmp_path):
     folder, _ = release
     overrides = ["data=modelnet40_normal", f"data.root={folder}", "data.num_classes=3", *TINY]
-    cfg = compose_train([*overrides, "data.features=[normals]"], tmp_path / "run")
-    with pytest.raises(DatasetError, match=r"feeds 6 channels .*set data.in_channels=6"):
+    cfg = compose_train([*overrides, "data.features=[normals]", "data.in_channels=3"], tmp_path)
+    with pytest.raises(DatasetError, match=r"feeds 6 channels .*leave data.in_channels unset"):
+        run(cfg)
+
+
+@pytest.mark.parametrize("option", ["modelnet40", "shapenetpart", "folder", "scanobjectnn",
+                                    "pyg_shapenet", "synthetic_cls", "shapenetpart_normal"])  # fmt: skip
+def test_in_channels_follows_features_in_every_data_option(option, tmp_path):
+    plain = compose_train([f"data={option}"], tmp_path / "plain")
+    normals = compose_train([f"data={option}", "data.features=[normals]"], tmp_path / "normals")
+    assert (plain.data.in_channels, plain.model.in_channels) == (3, 3)
+    assert (normals.data.in_channels, normals.model.in_channels) == (6, 6)
+
+
+def test_a_feature_given_as_a_word_is_refused_in_one_line(release, tmp_path):
+    folder, _ = release
+    overrides = ["data=modelnet40_normal", f"data.root={folder}", "data.num_classes=3", *TINY]
+    cfg = compose_train([*overrides, "data.features=normals"], tmp_path)
+    with pytest.raises(DatasetError, match=r"data.features must be a list .*\[normals\]"):
         run(cfg)
 
 
@@ -197,7 +214,7 @@ def test_visualize_feeds_the_normals_a_network_was_trained_with(release, tmp_pat
 
     folder, _ = release
     overrides = ["data=modelnet40_normal", f"data.root={folder}", "data.num_classes=3", *TINY]
-    normals = ["data.features=[normals]", "data.in_channels=6"]
+    normals = ["data.features=[normals]"]
     run(compose_train([*overrides, *normals], tmp_path / "run"))
     shown = [
         f"ckpt_path={tmp_path / 'run' / 'checkpoints' / 'last.ckpt'}",

@@ -30,7 +30,7 @@ def _check_split(dataset, root, written):
 
 def test_label_columns_and_ply_properties_are_read(folder):
     root, written = folder
-    reader = PartFolder(stored=STORED)
+    reader = PartFolder(stored_points=STORED)
     tables = reader.read_tables(root)
     assert tables.class_names == ["chair", "lamp"] and tables.category_parts == [[0, 1, 2], [3, 4]]
     assert tables.counts["num_parts"][0] == 5 and tables.counts["num_categories"][0] == 2
@@ -46,7 +46,7 @@ def test_parts_json_names_categories_and_global_ids(folder):
     with pytest.raises(
         DatasetError, match=r"(chair|lamp)_\d\.\w+: label \d is not a part of its category"
     ):
-        PartFolder(stored=STORED)(root, "train", 32)
+        PartFolder(stored_points=STORED)(root, "train", 32)
     (root / "parts.json").write_text(json.dumps(
         {"chair": ["back", "seat", "leg"], "lamp": ["base", "shade"], "sofa": ["arm"]}
     ))  # fmt: skip
@@ -69,7 +69,7 @@ def test_labels_disagreeing_with_parts_json_are_refused_naming_the_file(folder):
     )
     # chair's label 2 is lamp's first part under this table
     with pytest.raises(DatasetError, match=r"chair/chair_\d\.\w+: label 2 is not a part of its category chair \(global part ids 0..1, from .*parts.json\)"):  # fmt: skip
-        PartFolder(stored=STORED)(root, "train", 32)
+        PartFolder(stored_points=STORED)(root, "train", 32)
 
 
 def test_labels_without_parts_json_must_be_apart_and_without_gaps(tmp_path):
@@ -91,7 +91,7 @@ def test_one_category_may_lie_directly_in_the_folder(tmp_path):
         np.savetxt(root / f"{i}.txt", np.c_[cloud(rng, 60), rng.integers(0, 3, 60)])
     tables = PartFolder.read_tables(root)
     assert tables.class_names == ["scans"] and tables.category_parts == [[0, 1, 2]]
-    assert len(PartFolder(stored=STORED)(root, "train", 32)) == 4  # round(0.2 * 5) to test
+    assert len(PartFolder(stored_points=STORED)(root, "train", 32)) == 4  # round(0.2 * 5) to test
 
 
 def test_a_ply_written_by_pointea_predict_is_training_data(folder):
@@ -103,7 +103,7 @@ def test_a_ply_written_by_pointea_predict_is_training_data(folder):
     (root / "splits.json").write_text(json.dumps({
         "train": ["chair/chair_0.txt", "lamp/corrected.ply"], "test": ["lamp/lamp_1.npy"]
     }))  # fmt: skip
-    dataset = PartFolder(stored=STORED)(root, "train", 32)
+    dataset = PartFolder(stored_points=STORED)(root, "train", 32)
     assert np.allclose(dataset.arrays()["pos"][1, :70].numpy(), normalised(points), atol=1e-5)
     assert dataset.arrays()["y"][1, :70].tolist() == labels.tolist()
 
@@ -134,7 +134,7 @@ def test_hostile_files_are_skipped_and_named_in_one_line(folder, caplog):
         json.dumps({"train": [n for n in names if n != "lamp/scan.pcd"], "test": []})
     )
     with caplog.at_level(logging.WARNING):
-        dataset = PartFolder(stored=STORED)(root, "train", 32)
+        dataset = PartFolder(stored_points=STORED)(root, "train", 32)
     (line,) = [r.getMessage() for r in caplog.records if "skipped" in r.getMessage()]
     assert "skipped 11 bad file(s)" in line
     for rel in [*bad, "chair/nan.pts", "chair/nan_label.txt", "chair/binary.txt",

@@ -28,7 +28,7 @@ def _rows(dataset, root):
 
 def test_mixed_formats_and_sizes_are_normalised_and_resampled(folder):
     root, written = folder
-    reader = PointFolder(stored=STORED)
+    reader = PointFolder(stored_points=STORED)
     train, test = reader(root, "train", 32), reader(root, "test", 32)
     assert train.class_names == ["bowl", "mug", "vase"]  # the sub-folders, sorted
     for dataset in (train, test):
@@ -55,7 +55,7 @@ def test_mixed_formats_and_sizes_are_normalised_and_resampled(folder):
 
 def test_the_split_is_stratified_written_and_read_back(folder):
     root, _ = folder
-    reader = PointFolder(stored=STORED, test_fraction=0.4)
+    reader = PointFolder(stored_points=STORED, test_fraction=0.4)
     reader(root, "train", 32)
     table = json.loads((root / "splits.json").read_text())
     for name in ("bowl", "mug", "vase"):  # 6 files per class: round(0.4 * 6) = 2 to test
@@ -67,7 +67,7 @@ def test_the_split_is_stratified_written_and_read_back(folder):
     (root / "splits.json").write_text(json.dumps(table))
     assert len(reader(root, "test", 32)) == 7 and len(reader(root, "train", 32)) == 11
     # another seed does not overwrite a split that exists
-    PointFolder(stored=STORED, seed=5)(root, "train", 32)
+    PointFolder(stored_points=STORED, seed=5)(root, "train", 32)
     assert json.loads((root / "splits.json").read_text()) == table
 
 
@@ -75,16 +75,16 @@ def test_a_splits_file_naming_a_missing_file_is_refused_and_unlisted_files_warne
     root, _ = folder
     (root / "splits.json").write_text(json.dumps({"train": ["mug/gone.npy"], "test": []}))
     with pytest.raises(DatasetError, match=r"splits.json lists 1 file\(s\) .*mug/gone.npy"):
-        PointFolder(stored=STORED)(root, "train", 32)
+        PointFolder(stored_points=STORED)(root, "train", 32)
     (root / "splits.json").write_text(
         json.dumps({"train": ["mug/mug_0.npy", "bowl/bowl_0.npy", "vase/vase_0.npy"], "test": []})
     )
     with caplog.at_level(logging.WARNING):
-        assert len(PointFolder(stored=STORED)(root, "train", 32)) == 3
+        assert len(PointFolder(stored_points=STORED)(root, "train", 32)) == 3
     assert "15 file(s) of" in caplog.text and "are left out" in caplog.text
     (root / "splits.json").write_text("[1, 2]")
     with pytest.raises(DatasetError, match=r'splits.json: expected \{"train"'):
-        PointFolder(stored=STORED)(root, "train", 32)
+        PointFolder(stored_points=STORED)(root, "train", 32)
 
 
 @pytest.mark.parametrize("layout", ["split_first", "modelnet"])
@@ -98,7 +98,7 @@ def test_train_and_test_folders_give_the_split(tmp_path, layout, caplog):
             for i in range(count):
                 np.save(folder / f"{i}.npy", rng.normal(size=(70, 3)))
     (root / "README.txt").write_text("my scans\n")  # not data: named, not read
-    reader = PointFolder(stored=STORED)
+    reader = PointFolder(stored_points=STORED)
     with caplog.at_level(logging.WARNING):
         assert len(reader(root, "train", 32)) == 6 and len(reader(root, "test", 32)) == 4
     assert "skipped 1 bad file(s)" in caplog.text and "README.txt" in caplog.text
@@ -132,7 +132,7 @@ def test_bad_files_are_skipped_and_named_in_one_warning_line(folder, caplog):
         str(p.relative_to(root)) for p in root.rglob("*") if p.is_file() and p.suffix != ".md"
     ), "test": []}))  # fmt: skip
     with caplog.at_level(logging.WARNING):
-        dataset = PointFolder(stored=STORED)(root, "train", 32)
+        dataset = PointFolder(stored_points=STORED)(root, "train", 32)
     lines = [r.getMessage() for r in caplog.records if "skipped" in r.getMessage()]
     assert len(lines) == 1 and "skipped 7 bad file(s)" in lines[0]
     for rel in [*bad, "vase/cut.ply"]:
@@ -144,20 +144,20 @@ def test_a_class_of_only_bad_files_a_single_class_and_an_empty_folder_are_refuse
     root = tmp_path / "one"
     write_class_folder(root, np.random.default_rng(3), classes=("mug",))
     with pytest.raises(DatasetError, match=r"holds one class folder \(mug\); classification needs"):
-        PointFolder(stored=STORED)(root, "train", 32)
+        PointFolder(stored_points=STORED)(root, "train", 32)
     (root / "junk").mkdir()
     (root / "junk" / "a.txt").write_text("not numbers\n")
     with pytest.raises(DatasetError, match=r"junk has no usable training file"):
-        PointFolder(stored=STORED)(root, "train", 32)
+        PointFolder(stored_points=STORED)(root, "train", 32)
     (root / "junk" / "a.txt").unlink()
     (root / "junk" / "notes.md").write_text("no data here\n")
     with pytest.raises(DatasetError, match=r"the class folder\(s\) \['junk'\] hold no data file"):
-        PointFolder(stored=STORED)(root, "train", 32)
+        PointFolder(stored_points=STORED)(root, "train", 32)
     (tmp_path / "empty").mkdir()
     with pytest.raises(DatasetError, match=r"holds no class folder with files"):
-        PointFolder(stored=STORED)(tmp_path / "empty", "train", 32)
+        PointFolder(stored_points=STORED)(tmp_path / "empty", "train", 32)
     with pytest.raises(DatasetError, match=r"does not exist: data.root must be a folder"):
-        PointFolder(stored=STORED)(tmp_path / "nowhere", "train", 32)
+        PointFolder(stored_points=STORED)(tmp_path / "nowhere", "train", 32)
 
 
 def test_an_unreadable_folder_is_refused_naming_it(folder, monkeypatch):
@@ -172,12 +172,12 @@ def test_an_unreadable_folder_is_refused_naming_it(folder, monkeypatch):
     monkeypatch.setattr(folder_files.os, "scandir", scandir)
     monkeypatch.setattr(os, "scandir", scandir)  # os.walk lists folders with it
     with pytest.raises(DatasetError, match=r"vase cannot be read: Permission denied"):
-        PointFolder(stored=STORED)(root, "train", 32)
+        PointFolder(stored_points=STORED)(root, "train", 32)
 
 
 def test_the_ingest_is_cached_and_rebuilt_when_a_file_changes(folder, monkeypatch):
     root, written = folder
-    first = PointFolder(stored=STORED)(root, "train", 32).arrays()["pos"]
+    first = PointFolder(stored_points=STORED)(root, "train", 32).arrays()["pos"]
 
     def refuse(*args, **kwargs):
         raise AssertionError("parsed again")
@@ -185,13 +185,13 @@ def test_the_ingest_is_cached_and_rebuilt_when_a_file_changes(folder, monkeypatc
     import pointea.vis.point_files as point_files
 
     monkeypatch.setattr(point_files, "read_points", refuse)
-    again = PointFolder(stored=STORED)(root, "train", 32).arrays()["pos"]
+    again = PointFolder(stored_points=STORED)(root, "train", 32).arrays()["pos"]
     assert np.array_equal(first.numpy(), again.numpy())
     monkeypatch.undo()
     train = json.loads((root / "splits.json").read_text())["train"]
     rel = next(f for f in sorted(train) if f.endswith(".npy"))
     np.save(root / rel, np.eye(3) * 5)
-    changed = PointFolder(stored=STORED)(root, "train", 32).arrays()["pos"]
+    changed = PointFolder(stored_points=STORED)(root, "train", 32).arrays()["pos"]
     assert not np.array_equal(first.numpy(), changed.numpy())
 
 
@@ -204,7 +204,9 @@ def test_farthest_point_sampling_is_an_option(tmp_path):
     (root / "splits.json").write_text(
         json.dumps({"train": ["a/0.npy", "b/0.npy"], "test": ["a/1.npy"]})
     )
-    stored = PointFolder(stored=16, sampling="fps")(root, "train", 8).arrays()["pos"][0].numpy()
+    stored = (
+        PointFolder(stored_points=16, sampling="fps")(root, "train", 8).arrays()["pos"][0].numpy()
+    )
     points = normalised(np.load(root / "a" / "0.npy"))
     picked, dist = [0], np.linalg.norm(points - points[0], axis=1)  # naive FPS from point 0
     for _ in range(15):
@@ -216,15 +218,18 @@ def test_farthest_point_sampling_is_an_option(tmp_path):
 def test_options_are_checked_when_the_folder_is_asked_for(folder):
     root, _ = folder
     for options, message in (
-        ({"sampling": "grid"}, r"sampling must be 'random' or 'fps', got 'grid'"),
+        ({"sampling": "grid"}, r"sampling must be one of \['random', 'fps'\], got 'grid'"),
         ({"points": 3}, r"has no option\(s\) \['points'\]"),
         ({"test_fraction": 1.0}, r"test_fraction must be in \(0, 1\)"),
-        ({"stored": 0}, r"stored must be a positive integer, got 0"),
+        (
+            {"stored_points": 0},
+            r"stored_points must be a positive integer \(points kept per cloud\), got 0",
+        ),
     ):
         reader = PointFolder(**options)  # as Hydra builds it: nothing checked yet
         with pytest.raises(DatasetError, match=message):
             reader.read_tables(root)
-    assert PointFolder(stored=128).stored_points(root)[0] == 128
+    assert PointFolder(stored_points=128).stored_count(root)[0] == 128
 
 
 def test_a_read_only_folder_keeps_its_seeded_split_in_memory(folder, monkeypatch, caplog):
@@ -241,7 +246,7 @@ def test_a_read_only_folder_keeps_its_seeded_split_in_memory(folder, monkeypatch
 
     monkeypatch.setattr(atomic, "atomic_output", read_only)
     with caplog.at_level(logging.WARNING):
-        first = PointFolder(stored=STORED)(root, "test", 32).arrays()["pos"]
+        first = PointFolder(stored_points=STORED)(root, "test", 32).arrays()["pos"]
     assert "splits.json not written (" in caplog.text and not (root / "splits.json").exists()
-    again = PointFolder(stored=STORED)(root, "test", 32).arrays()["pos"]
+    again = PointFolder(stored_points=STORED)(root, "test", 32).arrays()["pos"]
     assert np.array_equal(first.numpy(), again.numpy())  # the same seed, the same split

@@ -34,7 +34,7 @@ def shapenet_root(tmp_path):
 
 def modelnet_release(**options):
     pyg = functools.partial(ModelNet, pre_transform=SamplePoints(96))
-    options = {"task": "cls", "resample_to": 64, **options}
+    options = {"task": "cls", "stored_points": 64, **options}
     return from_pyg(pyg, **options)
 
 
@@ -60,11 +60,11 @@ def test_modelnet_tables_give_the_counts_before_loading(modelnet_root):
     tables = modelnet_release().read_tables(root)
     assert tables.class_names == sorted(MODELNET10) and tables.num_labels == 10
     assert tables.counts["num_classes"][0] == 10
-    assert modelnet_release(resample_to=80).stored_points(root)[0] == 80
+    assert modelnet_release(stored_points=80).stored_count(root)[0] == 80
 
 
 def shapenet_release(**options):
-    options = {"task": "seg", "splits": SHAPENET_SPLITS, "resample_to": 64, **options}
+    options = {"task": "seg", "splits": SHAPENET_SPLITS, "stored_points": 64, **options}
     return from_pyg(ShapeNet, **options)
 
 
@@ -142,7 +142,7 @@ def test_instances_with_their_task_detected(shapenet_root, modelnet_root):
         ModelNet(mroot, pre_transform=pre),
         ModelNet(mroot, train=False, pre_transform=pre),
     )
-    assert from_pyg(train, test=test, resample_to=32).task == "cls"
+    assert from_pyg(train, test=test, stored_points=32).task == "cls"
 
 
 def test_wrong_task_is_named(shapenet_root, modelnet_root):
@@ -172,7 +172,7 @@ def test_a_part_outside_its_category_is_refused(tmp_path):
     rows[3, 6] = 12  # a Chair part, on one point that a resampling to 8 points may leave out
     np.savetxt(root / "raw" / SHAPENET_SYNSETS[name] / "test000.txt", rows, fmt="%.6f")
     with pytest.raises(DatasetError, match="cloud 0 labels a point with part 12, not a part of"):
-        shapenet_release(resample_to=8)(root, "test", 8)
+        shapenet_release(stored_points=8)(root, "test", 8)
     with pytest.raises(DatasetError, match="part 12 belongs to none of the chosen categories"):
         shapenet_release(categories=["Airplane", "Cap"])(root, "test", 16)
 
@@ -201,7 +201,10 @@ class NoSplits(torch.utils.data.Dataset):
         (lambda: from_pyg(ShapeNet), "give task='cls' or task='seg'"),
         (lambda: from_pyg(ShapeNet, task="parts"), "task must be one of"),
         (lambda: from_pyg(NoSplits("x")), "give the test split too"),
-        (lambda: from_pyg(ShapeNet, task="seg", resample_to=0), "resample_to must be at least 1"),
+        (
+            lambda: from_pyg(ShapeNet, task="seg", stored_points=0),
+            "data.dataset.stored_points must be a positive integer",
+        ),
         (
             lambda: from_pyg(ShapeNet, task="seg", categories=["cap", "Boat"]),
             r"categories \['cap', 'Boat'\]: unknown \['Boat'\]; the categories are \['Airplane', 'Bag'",

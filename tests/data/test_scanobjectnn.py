@@ -37,7 +37,7 @@ def test_tables_are_the_fifteen_classes_in_label_order(scan_root):
     tables = ScanObjectNN.read_tables(ScanObjectNN.find(root))
     assert tables.class_names[:3] == ["bag", "bin", "box"] and tables.class_names[-1] == "toilet"
     assert tables.num_labels == 15 and tables.counts["num_classes"][0] == 15
-    assert ScanObjectNN.stored_points(ScanObjectNN.find(root))[0] == 64
+    assert ScanObjectNN.stored_count(ScanObjectNN.find(root))[0] == 64
 
 
 def test_an_absent_release_says_it_is_handed_out_on_request(tmp_path):

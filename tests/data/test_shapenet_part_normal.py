@@ -110,7 +110,7 @@ def test_train_and_test_from_the_readme_command(release, tmp_path, features):
     folder, _ = release
     overrides = ["data=shapenetpart_normal", f"data.root={folder.parent}", *TINY]
     if features:
-        overrides += ["data.features=[normals]", "data.in_channels=6"]
+        overrides += ["data.features=[normals]"]
     cfg = compose_train(overrides, tmp_path / "run")
     assert cfg.task.name == "seg" and cfg.model.in_channels == 3 + 3 * len(features)
     metrics = run(cfg)

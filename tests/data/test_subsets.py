@@ -191,3 +191,22 @@ def test_train_and_test_on_a_category_of_a_partial_release(tmp_path):
     meta = load_checkpoint(run_dir / "checkpoints" / "last.ckpt")["pointea"]
     assert meta.get("categories", meta.get("class_names")) == ["Airplane", "Cap"]
     assert meta["category_parts"] == [[0, 1, 2, 3], [4, 5]]
+
+
+def test_train_and_test_on_one_category(tmp_path):
+    """data.categories=[Cap] alone: the test epoch logs and records the one category's IoU."""
+    from pointea.cli.train import run
+
+    _cap_only(tmp_path / "data" / "hdf5_data", points=128)
+    overrides = [
+        "task=seg", "data=shapenetpart", f"data.root={tmp_path / 'data'}",
+        "data.categories=[cap]", "data.num_parts=2", "data.num_categories=1",
+        "model=pct_seg_tiny", "trainer=cpu", "data.num_points=128", "data.batch_size=8",
+        "data.eval_batch_size=8", "trainer.max_epochs=1", "trainer.limit_train_batches=1",
+        "trainer.limit_val_batches=1", "trainer.limit_test_batches=1",
+    ]  # fmt: skip
+    run_dir = tmp_path / "run"
+    metrics = run(compose_train(overrides, run_dir))
+    assert 0 <= metrics["test/iou/Cap"] <= 1
+    details = json.loads((run_dir / "test_details.json").read_text())
+    assert list(details["per_category_iou"]) == ["Cap"]

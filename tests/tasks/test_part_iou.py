@@ -68,3 +68,16 @@ def test_per_part_iou_averages_each_part_over_its_category():
     empty = PartIoU(PARTS)
     empty.update(torch.tensor([[0, 0]]), torch.tensor([[0, 0]]), torch.tensor([0]))
     assert torch.isnan(empty.compute()["per_part"][2:]).all()
+
+
+def test_one_category_keeps_its_per_category_and_per_part_vectors():
+    """A run on one category of one part: per_category and per_part stay (1,) vectors."""
+    metric = PartIoU([[0]])
+    # one shape, every point part 0 in both: IoU 1
+    metric.update(torch.zeros(1, 4, dtype=torch.long), torch.zeros(1, 4, dtype=torch.long),
+                  torch.tensor([0]))  # fmt: skip
+    out = metric.compute()
+    assert out["per_category"].shape == (1,) and out["per_part"].shape == (1,)
+    assert out["per_category"].tolist() == [1.0] and out["per_part"].tolist() == [1.0]
+    assert out["instance_miou"].shape == () and float(out["class_miou"]) == 1.0
+    assert metric.compute()["per_category"].shape == (1,)  # the cached result too
