@@ -46,7 +46,9 @@ class LastCheckpoint(Checkpoint):
         ):
             return
         path = Path(self.dirpath) / self.FILE_NAME
-        trainer.save_checkpoint(path)  # every rank calls it; the strategy writes on rank 0
+        # the full state (optimiser, loops, callbacks): last.ckpt is what a resume starts from;
+        # every rank calls it, the strategy writes on rank 0
+        trainer.save_checkpoint(path, weights_only=False)
         self._saved_step = trainer.global_step
         self.last_model_path = str(path)
 

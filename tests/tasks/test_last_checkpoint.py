@@ -35,7 +35,7 @@ class SeenAtEpochStart(pl.Callback):
 
 
 @pytest.mark.parametrize("check_val_every_n_epoch", [1, 2])
-def test_last_checkpoint_after_every_epoch(tmp_path, check_val_every_n_epoch):
+def test_last_checkpoint_after_every_epoch(tmp_path, check_val_every_n_epoch, caplog):
     data = torch.utils.data.DataLoader(torch.utils.data.TensorDataset(torch.randn(8, 2)),
                                        batch_size=4)  # fmt: skip
     best = pl.callbacks.ModelCheckpoint(dirpath=tmp_path, monitor="val/score", mode="max")
@@ -54,3 +54,5 @@ def test_last_checkpoint_after_every_epoch(tmp_path, check_val_every_n_epoch):
     # The best callback's record in last.ckpt is this epoch's (it runs first).
     (record,) = [v for k, v in final["callbacks"].items() if k.startswith("ModelCheckpoint")]
     assert record["best_model_path"] == best.best_model_path
+    assert "optimizer_states" in final  # the full state a resume needs, asked for by name
+    assert "weights_only" not in caplog.text  # so Lightning has no default to log every epoch
