@@ -45,7 +45,7 @@ ROOT = Path(__file__).resolve().parents[1]
 # Modules that the lazy ``__getattr__`` of the package ``__init__`` files import on first
 # use; plain imports would import them with the package.
 LAZY_MODULES = {
-    "pointea": ["pointea.cli.checkpoint", "pointea.trained_model"],
+    "pointea": ["pointea.checkpoint", "pointea.trained_model"],
     "pointea.data": [
         "pointea.data.errors", "pointea.data.modelnet40", "pointea.data.datamodule",
         "pointea.data.release_tables", "pointea.data.shapenet_part", "pointea.data.synthetic",
