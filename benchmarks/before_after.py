@@ -26,7 +26,6 @@ from __future__ import annotations
 import argparse
 import json
 import math
-import os
 import re
 import statistics
 import subprocess
@@ -35,15 +34,13 @@ import tempfile
 import time
 from pathlib import Path
 
+from _trees import tiny_checkpoint, tree_env
+
 TREES = ("before", "after")
 
 
 def uptime() -> str:
     return Path("/proc/loadavg").read_text().strip() if Path("/proc/loadavg").exists() else "?"
-
-
-def env(tree: Path) -> dict:
-    return {**os.environ, "PYTHONPATH": str(tree), "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
 
 
 def child_step(args) -> None:
@@ -80,33 +77,17 @@ def child_step(args) -> None:
 def run_step(tree: Path, args) -> dict:
     command = [sys.executable, __file__, "--child-step", str(tree), "--batch", str(args.batch),
                "--points", str(args.points)] + (["--quick"] if args.quick else [])  # fmt: skip
-    done = subprocess.run(command, cwd=tree, capture_output=True, text=True, env=env(tree))
+    done = subprocess.run(command, cwd=tree, capture_output=True, text=True, env=tree_env(tree))
     if done.returncode != 0:
         raise SystemExit(f"training step in {tree} failed:\n{done.stderr[-3000:]}")
     return json.loads(done.stdout.strip().splitlines()[-1])
-
-
-def tiny_checkpoint(tree: Path, workdir: Path) -> Path:
-    """A tiny classifier checkpoint from the tree's ``train.py`` (one batch of built-in data)."""
-    run_dir = workdir / "run"
-    command = [
-        sys.executable, "train.py", "task=cls", "data=synthetic_cls", f"data.root={workdir / 'data'}",
-        "+data.builtin_options={cls_train_per_class: 2, cls_test_per_class: 1}", "trainer=cpu",
-        "trainer.max_epochs=1", "trainer.limit_train_batches=1", "trainer.limit_val_batches=1",
-        "trainer.limit_test_batches=1", "trainer.num_sanity_val_steps=0", "data.batch_size=4",
-        "model=pct_cls_tiny", "data.num_points=256", f"hydra.run.dir={run_dir}",
-    ]  # fmt: skip
-    done = subprocess.run(command, cwd=tree, capture_output=True, text=True, env=env(tree))
-    if done.returncode != 0:
-        raise SystemExit(f"train.py in {tree} failed:\n{done.stderr[-3000:]}")
-    return run_dir / "checkpoints" / "last.ckpt"
 
 
 def run_predict(tree: Path, ckpt: Path, cloud: Path, out: Path) -> float:
     command = [sys.executable, "-m", "pointea.cli.predict", f"ckpt_path={ckpt}", f"input={cloud}",
                f"output_dir={out}"]  # fmt: skip
     start = time.perf_counter()
-    done = subprocess.run(command, cwd=tree, capture_output=True, text=True, env=env(tree))
+    done = subprocess.run(command, cwd=tree, capture_output=True, text=True, env=tree_env(tree))
     seconds = time.perf_counter() - start
     if done.returncode != 0:
         raise SystemExit(f"predict in {tree} failed:\n{done.stderr[-3000:]}")

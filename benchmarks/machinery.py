@@ -31,7 +31,6 @@ from __future__ import annotations
 import argparse
 import json
 import math
-import os
 import statistics
 import subprocess
 import sys
@@ -39,12 +38,14 @@ import tempfile
 import time
 from pathlib import Path
 
+from _trees import tiny_checkpoint, tree_env
+
 ROOT = Path(__file__).resolve().parents[1]
 
 # Modules that the lazy ``__getattr__`` of the package ``__init__`` files import on first
 # use; plain imports would import them with the package.
 LAZY_MODULES = {
-    "pointea": ["pointea.cli.checkpoint", "pointea.trained_model"],
+    "pointea": ["pointea.checkpoint", "pointea.trained_model"],
     "pointea.data": [
         "pointea.data.errors", "pointea.data.modelnet40", "pointea.data.datamodule",
         "pointea.data.release_tables", "pointea.data.shapenet_part", "pointea.data.synthetic",
@@ -183,40 +184,24 @@ def run_child(kind: str, args, **options) -> dict:
         command += [f"--{name}", str(value)]
     if args.quick:
         command.append("--quick")
-    done = subprocess.run(command, capture_output=True, text=True, cwd=ROOT, env=_env())
+    done = subprocess.run(command, capture_output=True, text=True, cwd=ROOT, env=tree_env(ROOT))
     if done.returncode != 0:
         raise SystemExit(f"{' '.join(command)} failed:\n{done.stderr[-3000:]}")
     return json.loads(done.stdout.strip().splitlines()[-1])
-
-
-def _env() -> dict:
-    return {**os.environ, "PYTHONPATH": str(ROOT), "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
 
 
 # --------------------------------------------------------------------------------------
 # Fresh-process start-up.
 
 
-def tiny_checkpoint(workdir: Path) -> Path:
-    """A tiny classifier checkpoint made by ``train.py`` (one batch of the built-in data)."""
-    run_dir = workdir / "run"
-    command = [
-        sys.executable, "train.py", "task=cls", "data=synthetic_cls", f"data.root={workdir / 'data'}",
-        "+data.builtin_options={cls_train_per_class: 2, cls_test_per_class: 1}", "trainer=cpu",
-        "trainer.max_epochs=1", "trainer.limit_train_batches=1", "trainer.limit_val_batches=1",
-        "trainer.limit_test_batches=1", "trainer.num_sanity_val_steps=0", "data.batch_size=4",
-        "model=pct_cls_tiny", "data.num_points=256", f"hydra.run.dir={run_dir}",
-    ]  # fmt: skip
-    done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, env=_env())
-    if done.returncode != 0:
-        raise SystemExit(done.stderr[-3000:])
-    return run_dir / "checkpoints" / "last.ckpt"
-
-
 def timed_process(prelude: str, body: str) -> float:
     start = time.perf_counter()
     done = subprocess.run(
-        [sys.executable, "-c", prelude + body], cwd=ROOT, capture_output=True, text=True, env=_env()
+        [sys.executable, "-c", prelude + body],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        env=tree_env(ROOT),
     )
     seconds = time.perf_counter() - start
     if done.returncode != 0:
@@ -225,7 +210,7 @@ def timed_process(prelude: str, body: str) -> float:
 
 
 def startup(args, workdir: Path) -> dict:
-    ckpt = tiny_checkpoint(workdir)
+    ckpt = tiny_checkpoint(ROOT, workdir)
     cloud = workdir / "cloud.xyz"
     rows = [f"{math.cos(i):.4f} {math.sin(i):.4f} {math.sin(0.37 * i):.4f}" for i in range(300)]
     cloud.write_text("\n".join(rows) + "\n")

@@ -25,6 +25,15 @@ def compose_train(overrides, output_dir, config_name="train", config_dir=CONFIGS
     return cfg
 
 
+def compose_predict(ckpt, inputs, out, *extra):
+    """The config ``pointea-predict`` would run with on ``inputs``, writing into ``out``."""
+    return compose_train(
+        [f"ckpt_path={ckpt}", f"input={inputs}", f"output_dir={out}", *extra],
+        out,
+        config_name="predict",
+    )
+
+
 def tiny_overrides(data_root, task="cls", epochs=1, batches=2):
     data = "synthetic_cls" if task == "cls" else "synthetic_parts"
     options = (

@@ -11,8 +11,7 @@ import torch
 
 from pointea.data.errors import DatasetError
 from pointea.data.h5_release import read_names, read_text_lines
-from pointea.data.ingest_cache import cache_file, check_resampling, ingest
-from pointea.data.point_cloud_release import PointCloudRelease
+from pointea.data.ingested_release import IngestedRelease
 from pointea.data.release_tables import ReleaseTables
 from pointea.data.text_table import read_table
 
@@ -33,7 +32,7 @@ def _parse_shape(path: Path) -> dict[str, np.ndarray]:
     return {"data": table[:, :3], "normal": table[:, 3:]}
 
 
-class ModelNet40Normal(PointCloudRelease):
+class ModelNet40Normal(IngestedRelease):
     """Shapes, normals and class labels of one split of ``modelnet40_normal_resampled``.
 
     S shapes, P stored points (10,000 in the release), N = ``num_points``. The folder
@@ -52,12 +51,8 @@ class ModelNet40Normal(PointCloudRelease):
         root: the release folder or the folder that holds it.
         split: ``"train"`` or ``"test"``.
         num_points: points per item (the first of the stored points).
-        stored_points: points kept per shape at ingest.
-        sampling: how a larger shape is cut to ``stored_points``: ``"random"`` (seeded)
-            or ``"fps"`` (farthest point sampling).
-        workers: processes parsing files on the first ingest.
-        cache: keep the parsed arrays in a cache (``<folder>/.pointea_cache/``, or the
-            user's cache folder when the release is read-only).
+        stored_points, sampling, workers, cache: the ingest options
+            (:class:`~pointea.data.ingested_release.IngestedRelease`).
 
     Shapes:
         arrays(): {"pos": (S, P, 3) float32, "normals": (S, P, 3) float32, "y": (S,) int64}
@@ -80,24 +75,6 @@ class ModelNet40Normal(PointCloudRelease):
         "toilet tv_stand vase wardrobe xbox"
     ).split()
     official_counts = {"train": 9843, "test": 2468}
-
-    def __init__(
-        self,
-        root: str | Path,
-        split: str = "train",
-        num_points: int = 1024,
-        *,
-        stored_points: int | None = None,
-        sampling: str = "random",
-        workers: int = 2,
-        cache: bool = True,
-        partial: bool = False,
-    ) -> None:
-        if stored_points is not None:
-            self.stored_points = stored_points
-        check_resampling(self.stored_points, sampling)
-        self.sampling, self.workers, self.use_cache = sampling, workers, cache
-        super().__init__(root, split, num_points, partial=partial)
 
     @classmethod
     def read_tables(cls, root: str | Path) -> ReleaseTables:
@@ -153,12 +130,7 @@ class ModelNet40Normal(PointCloudRelease):
                 )
             files.append(folder / name / f"{shape}.txt")
             labels.append(label_of[name])
-        missing = [f for f in files if not f.is_file()]
-        if missing:
-            raise DatasetError(
-                f"{list_file} names {len(missing)} shape file(s) missing from {folder}, "
-                f"first {missing[0]}"
-            )
+        self.require_files(folder, files, list_file)
         if list(names) == list(self.official_classes) and len(files) != self.official_counts[split]:
             log.warning(
                 "%s lists %d shapes, the official %s release has %d",
@@ -167,16 +139,7 @@ class ModelNet40Normal(PointCloudRelease):
                 split,
                 self.official_counts[split],
             )
-        arrays = ingest(
-            files,
-            _parse_shape,
-            cache_file(folder, f"{self.variant}_{split}") if self.use_cache else None,
-            num_points=self.stored_points,
-            sampling=self.sampling,
-            seed=0,
-            version=f"{type(self).__name__}:{_COLUMNS}",
-            workers=self.workers,
-        )
+        arrays = self.ingest_files(folder, files, _parse_shape, f"{self.variant}_{split}", _COLUMNS)
         return {
             "pos": torch.from_numpy(arrays["data"]),
             "normals": torch.from_numpy(arrays["normal"]),

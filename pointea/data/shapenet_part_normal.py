@@ -5,15 +5,14 @@ from __future__ import annotations
 import json
 import logging
 from pathlib import Path
-from typing import ClassVar
+from typing import Any, ClassVar
 
 import numpy as np
 import torch
 
 from pointea.data.errors import DatasetError
 from pointea.data.h5_release import read_text_lines
-from pointea.data.ingest_cache import cache_file, check_resampling, ingest
-from pointea.data.point_cloud_release import PointCloudRelease
+from pointea.data.ingested_release import IngestedRelease
 from pointea.data.release_tables import ReleaseTables
 from pointea.data.shapenet_part import OFFICIAL_CATEGORIES
 from pointea.data.text_table import read_table
@@ -50,7 +49,7 @@ def _parse_shape(path: Path) -> dict[str, np.ndarray]:
     return {"data": table[:, :3], "normal": table[:, 3:6], "pid": part.astype(np.int64)}
 
 
-class ShapeNetPartNormal(PointCloudRelease):
+class ShapeNetPartNormal(IngestedRelease):
     """Shapes, normals, per-point global part ids and object categories of one split of
     ``shapenetcore_partanno_segmentation_benchmark_v0_normal`` (what PyG's ``ShapeNet``,
     torch-points3d, PointNet++ and PointNeXt read).
@@ -69,8 +68,8 @@ class ShapeNetPartNormal(PointCloudRelease):
 
     Args:
         root, split, num_points: as for every release.
-        stored_points, sampling, workers, cache: the ingest options, as for
-            :class:`~pointea.data.modelnet_normal.ModelNet40Normal`.
+        stored_points, sampling, workers, cache: the ingest options
+            (:class:`~pointea.data.ingested_release.IngestedRelease`).
 
     Shapes:
         arrays(): {"pos": (S, P, 3) float32, "normals": (S, P, 3) float32,
@@ -88,22 +87,10 @@ class ShapeNetPartNormal(PointCloudRelease):
     stored_points: ClassVar[int] = 2048  # points kept per shape by default (an option)
 
     def __init__(
-        self,
-        root: str | Path,
-        split: str = "train",
-        num_points: int = 2048,
-        *,
-        stored_points: int | None = None,
-        sampling: str = "random",
-        workers: int = 2,
-        cache: bool = True,
-        partial: bool = False,
+        self, root: str | Path, split: str = "train", num_points: int = 2048, **options: Any
     ) -> None:
-        if stored_points is not None:
-            self.stored_points = stored_points
-        check_resampling(self.stored_points, sampling)
-        self.sampling, self.workers, self.use_cache = sampling, workers, cache
-        super().__init__(root, split, num_points, partial=partial)
+        """2,048 points per item by default; ``options`` are :class:`IngestedRelease`'s."""
+        super().__init__(root, split, num_points, **options)
 
     @classmethod
     def read_tables(cls, root: str | Path) -> ReleaseTables:
@@ -203,22 +190,8 @@ class ShapeNetPartNormal(PointCloudRelease):
             categories.append(index[synset])
         if not files:
             raise DatasetError(f"{where} lists no shape")
-        missing = [f for f in files if not f.is_file()]
-        if missing:
-            raise DatasetError(
-                f"{where} names {len(missing)} shape file(s) missing from {folder}, "
-                f"first {missing[0]}"
-            )
-        arrays = ingest(
-            files,
-            _parse_shape,
-            cache_file(folder, f"shapenetpart_{split}") if self.use_cache else None,
-            num_points=self.stored_points,
-            sampling=self.sampling,
-            seed=0,
-            version=f"{type(self).__name__}:{_COLUMNS}",
-            workers=self.workers,
-        )
+        self.require_files(folder, files, where)
+        arrays = self.ingest_files(folder, files, _parse_shape, f"shapenetpart_{split}", _COLUMNS)
         category = np.asarray(categories, dtype=np.int64)
         self._check_parts(files, category, arrays["pid"])
         self._warn_unofficial_counts(where, split, category)

@@ -4,7 +4,7 @@ import numpy as np
 import open3d as o3d
 import pytest
 import torch
-from cli_helpers import compose_train
+from cli_helpers import compose_predict
 
 from pointea.checkpoint import load_model, load_network
 from pointea.cli.predict import predict
@@ -16,14 +16,6 @@ from pointea.tasks.part_iou import category_part_mask, restrict_to_category
 from pointea.vis.point_files import read_labeled_ply
 
 pytestmark = pytest.mark.vis
-
-
-def predict_cfg(ckpt, inputs, out, *extra):
-    return compose_train(
-        [f"ckpt_path={ckpt}", f"input={inputs}", f"output_dir={out}", *extra],
-        out,
-        config_name="predict",
-    )
 
 
 @pytest.fixture
@@ -52,7 +44,7 @@ def user_files(tmp_path, data_root, trained_seg):
 def test_segmenter_labels_every_input_point_and_skips_bad_files(trained_seg, user_files, tmp_path):
     run_dir, _ = trained_seg
     ckpt = run_dir / "checkpoints" / "last.ckpt"
-    results = predict(predict_cfg(ckpt, user_files, tmp_path / "out", "category=lamp"))
+    results = predict(compose_predict(ckpt, user_files, tmp_path / "out", "category=lamp"))
     by_name = {r["file"].split("/")[-1]: r for r in results}
     assert sorted(by_name) == sorted(p.name for p in user_files.iterdir())
     errors = {name: r["error"] for name, r in by_name.items() if "error" in r}
@@ -95,7 +87,9 @@ def test_classifier_reports_top5(trained_cls, data_root, tmp_path):
     test = ModelNet40H5(data_root / "cls" / "modelnet40_ply_hdf5_2048", "test", 256)
     np.save(tmp_path / "shape.npy", test.points[0, :256].numpy())
     (result,) = predict(
-        predict_cfg(run_dir / "checkpoints" / "last.ckpt", tmp_path / "shape.npy", tmp_path / "out")
+        compose_predict(
+            run_dir / "checkpoints" / "last.ckpt", tmp_path / "shape.npy", tmp_path / "out"
+        )
     )
     probs = [t["probability"] for t in result["top5"]]
     assert len(probs) == 5 and probs == sorted(probs, reverse=True) and 0 < sum(probs) <= 1 + 1e-6
@@ -112,7 +106,7 @@ def test_category_from_a_classifier_checkpoint(trained_seg, trained_cls, user_fi
     seg_dir, _ = trained_seg
     cls_dir, _ = trained_cls
     results = predict(
-        predict_cfg(
+        compose_predict(
             seg_dir / "checkpoints" / "last.ckpt",
             user_files / "lamp.npy",
             tmp_path / "out",
@@ -139,7 +133,7 @@ def test_configuration_errors(trained_seg, user_files, tmp_path, extra, message)
     ckpt = run_dir / "checkpoints" / "last.ckpt"
     extra = [e.replace("SEG", str(ckpt)) for e in extra]
     with pytest.raises(ConfigError, match=message):
-        predict(predict_cfg(ckpt, user_files / "lamp.npy", tmp_path / "out", *extra))
+        predict(compose_predict(ckpt, user_files / "lamp.npy", tmp_path / "out", *extra))
 
 
 def test_a_classifier_refuses_category_as_the_api_does(trained_cls, tmp_path):
@@ -147,7 +141,7 @@ def test_a_classifier_refuses_category_as_the_api_does(trained_cls, tmp_path):
     cloud = tmp_path / "cloud.xyz"
     np.savetxt(cloud, np.random.default_rng(0).normal(size=(300, 3)))
     with pytest.raises(ConfigError, match=r"category= is for part segmenters; .* is a classifier"):
-        predict(predict_cfg(ckpt, cloud, tmp_path / "out", "category=Mug"))
+        predict(compose_predict(ckpt, cloud, tmp_path / "out", "category=Mug"))
     assert not (tmp_path / "out").exists()
     with pytest.raises(ValueError, match="category= is for part segmenters"):
         load_model(ckpt).predict(np.loadtxt(cloud), category="Mug")

@@ -7,21 +7,13 @@ import numpy as np
 import open3d as o3d
 import pytest
 import torch
-from cli_helpers import compose_train
+from cli_helpers import compose_predict
 
 from pointea.checkpoint import EMA_KEY, build_network, load_checkpoint, load_network
 from pointea.cli.predict import predict
 from pointea.data.user_clouds import resample_cloud
 
 pytestmark = pytest.mark.vis
-
-
-def predict_cfg(ckpt, inputs, out, *extra):
-    return compose_train(
-        [f"ckpt_path={ckpt}", f"input={inputs}", f"output_dir={out}", *extra],
-        out,
-        config_name="predict",
-    )
 
 
 def forge(real, path, *, normals=False, nan=False):
@@ -64,7 +56,7 @@ def test_a_normals_network_gets_each_files_normals_or_estimates_them(trained_cls
     np.savetxt(folder / "b.xyz", np.hstack([points, radial]))
     np.save(folder / "c.npy", points)
     o3d.io.write_triangle_mesh(str(folder / "d.off"), o3d.geometry.TriangleMesh.create_box())
-    results = predict(predict_cfg(ckpt, folder, tmp_path / "out"))
+    results = predict(compose_predict(ckpt, folder, tmp_path / "out"))
     assert [r["normals"] for r in results] == ["given", "given", "estimated", "given"]
     out = capsys.readouterr().out
     assert out.count("takes normals") == 1 and "(normals estimated)" in out
@@ -90,7 +82,7 @@ def test_an_xyz_network_says_it_uses_no_normals(trained_cls, tmp_path):
     points, radial = sphere()
     np.savetxt(tmp_path / "b.txt", np.hstack([points, radial]))
     ckpt = trained_cls[0] / "checkpoints" / "last.ckpt"
-    (result,) = predict(predict_cfg(ckpt, tmp_path / "b.txt", tmp_path / "out"))
+    (result,) = predict(compose_predict(ckpt, tmp_path / "b.txt", tmp_path / "out"))
     assert result["normals"] == "unused" and "error" not in result
 
 
@@ -105,7 +97,7 @@ def test_nan_outputs_fail_each_file_and_write_no_labels(
     np.save(folder / "a.npy", sphere()[0])
     np.save(folder / "b.npy", sphere(centre=(5, 5, 5))[0])
     extra = ["category=lamp"] if task == "seg" else []
-    results = predict(predict_cfg(ckpt, folder, out, *extra))
+    results = predict(compose_predict(ckpt, folder, out, *extra))
     for result, name in zip(results, ("a.npy", "b.npy"), strict=True):
         assert result["error"] == (
             f"{folder / name}: the network's outputs are NaN or infinite (its weights hold NaN "
@@ -126,7 +118,7 @@ def test_coordinates_near_the_float_limits_are_predicted_as_at_unit_scale(traine
     np.save(folder / "b_float32.npy", cloud.astype(np.float32) * np.float32(3e38))
     np.savetxt(folder / "c_float64.txt", cloud * 1e300)
     ckpt = trained_cls[0] / "checkpoints" / "last.ckpt"
-    unit, huge32, huge64 = predict(predict_cfg(ckpt, folder, tmp_path / "out"))
+    unit, huge32, huge64 = predict(compose_predict(ckpt, folder, tmp_path / "out"))
     for huge in (huge32, huge64):
         assert [t["class"] for t in huge["top5"]] == [t["class"] for t in unit["top5"]]
         np.testing.assert_allclose(

@@ -7,7 +7,7 @@ import os
 
 import numpy as np
 import pytest
-from cli_helpers import compose_train
+from cli_helpers import compose_predict
 
 from pointea.cli.predict import predict
 from pointea.cli.run_config import ConfigError
@@ -16,14 +16,6 @@ from pointea.vis.point_files import read_points
 from pointea.vis.render import RenderError
 
 pytestmark = pytest.mark.vis
-
-
-def predict_cfg(ckpt, inputs, out, *extra):
-    return compose_train(
-        [f"ckpt_path={ckpt}", f"input={inputs}", f"output_dir={out}", *extra],
-        out,
-        config_name="predict",
-    )
 
 
 def _strings(path):
@@ -59,7 +51,7 @@ def test_unreadable_inputs_are_reported_and_the_rest_predicted(
 ):
     run_dir, _ = trained_cls
     ckpt = run_dir / "checkpoints" / "last.ckpt"
-    results = predict(predict_cfg(ckpt, messy_folder, tmp_path / "out"))
+    results = predict(compose_predict(ckpt, messy_folder, tmp_path / "out"))
     by_name = {r["file"].split("/")[-1]: r for r in results}
     assert sorted(by_name) == ["a.npy", "b.npy", "broken.npy", "c.npy", "loop1", "loop2", "sub"]
     assert "top5" in by_name["a.npy"] and "top5" in by_name["c.npy"]
@@ -81,14 +73,14 @@ def test_an_output_dir_with_earlier_results_is_refused(trained_cls, messy_folder
     run_dir, _ = trained_cls
     ckpt = run_dir / "checkpoints" / "last.ckpt"
     out = tmp_path / "out"
-    predict(predict_cfg(ckpt, messy_folder / "a.npy", out))
+    predict(compose_predict(ckpt, messy_folder / "a.npy", out))
     before = (out / "predictions.json").read_bytes()
     with pytest.raises(
         ConfigError,
         match=rf"output_dir={out} holds earlier predictions \(predictions.json\); choose another "
         r"output_dir, remove them, or pass merge=true",
     ):
-        predict(predict_cfg(ckpt, messy_folder / "c.npy", out))
+        predict(compose_predict(ckpt, messy_folder / "c.npy", out))
     assert (out / "predictions.json").read_bytes() == before
 
 
@@ -101,7 +93,7 @@ def test_merge_keeps_earlier_results_and_leaves_no_stale_output(trained_seg, dat
     second.mkdir()
     np.save(first / "a.npy", test.points[0, :256].numpy())
     np.save(first / "b.npy", test.points[1, :256].numpy())
-    predict(predict_cfg(ckpt, first, out, "category=lamp"))
+    predict(compose_predict(ckpt, first, out, "category=lamp"))
 
     def outputs():
         return sorted(p.name for p in out.glob("*.parts.*"))
@@ -115,12 +107,12 @@ def test_merge_keeps_earlier_results_and_leaves_no_stale_output(trained_seg, dat
     assert outputs() == ["a.npy.parts.ply", "a.npy.parts.png", "b.npy.parts.ply", "b.npy.parts.png"]
     # b.npy became unreadable: its new result is an error, its old outputs go.
     _strings(first / "b.npy")
-    predict(predict_cfg(ckpt, first / "b.npy", out, "category=lamp", "merge=true"))
+    predict(compose_predict(ckpt, first / "b.npy", out, "category=lamp", "merge=true"))
     assert recorded() == [(str(first / "a.npy"), False), (str(first / "b.npy"), True)]
     assert outputs() == ["a.npy.parts.ply", "a.npy.parts.png"]
     # Another a.npy writes the same output files: the earlier a.npy result is replaced.
     np.save(second / "a.npy", test.points[2, :256].numpy())
-    predict(predict_cfg(ckpt, second / "a.npy", out, "category=lamp", "merge=true"))
+    predict(compose_predict(ckpt, second / "a.npy", out, "category=lamp", "merge=true"))
     assert recorded() == [(str(first / "b.npy"), True), (str(second / "a.npy"), False)]
     assert outputs() == ["a.npy.parts.ply", "a.npy.parts.png"]
 
@@ -153,7 +145,7 @@ def test_a_failed_picture_keeps_the_ply_and_the_other_files(
 
     monkeypatch.setattr(flow, "render_cloud", render_once_failing)
     ckpt = run_dir / "checkpoints" / "last.ckpt"
-    results = predict(predict_cfg(ckpt, folder, out, "category=lamp"))
+    results = predict(compose_predict(ckpt, folder, out, "category=lamp"))
     a, b = results
     assert a["ply"] == str(out / "a.npy.parts.ply") and "png" not in a
     assert a["error"].startswith("the PLY was written, the picture was not")
