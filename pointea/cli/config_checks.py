@@ -273,8 +273,8 @@ ATTENTION_WIDTH: dict[str, tuple[str, int | None]] = {
 
 def _check_signature_values(node: DictConfig, where: str, cls: type) -> None:
     """The values of ``node`` against the annotations of ``cls.__init__``: an ``int`` is a
-    size (>= 1), a ``float`` a dropout probability in [0, 1), a ``tuple[int, int]`` exactly
-    that many sizes."""
+    size (>= 1), a ``float`` a finite number (a ``*dropout*`` one a probability in [0, 1)),
+    a ``tuple[int, int]`` exactly that many sizes."""
     try:
         hints = get_type_hints(cls.__init__)
     except Exception:  # annotations that do not resolve say nothing checkable
@@ -287,9 +287,11 @@ def _check_signature_values(node: DictConfig, where: str, cls: type) -> None:
             continue  # data=folder leaves its counts to its files; train.py reads them first
         if hint is int:
             _at_least(key, value, 1)
-        elif hint is float:
+        elif hint is float and "dropout" in name:
             if not _is_finite(value) or not 0 <= value < 1:
                 raise ConfigError(f"{key}={value!r} is not allowed: expected a number in [0, 1)")
+        elif hint is float and not _is_finite(value):
+            raise ConfigError(f"{key}={value!r} is not allowed: expected a finite number")
         elif get_origin(hint) is tuple and all(a is int for a in get_args(hint)):
             length = len(get_args(hint))
             if not isinstance(value, list) or len(value) != length:

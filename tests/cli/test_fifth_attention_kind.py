@@ -93,9 +93,11 @@ def test_a_fifth_kind_trains_tests_exports_and_reports(tmp_path, new_kind):
     cli(["-m", "pointea.cli.export", f"ckpt_path={ckpt}", f"output={onnx_path}",
          "format=onnx", searchpath], env)  # fmt: skip
     ort = pytest.importorskip("onnxruntime")
-    from pointea.cli.checkpoint import load_network
+    from pointea.checkpoint import load_network
 
-    network, _ = load_network(ckpt)
+    with pytest.raises(ValueError, match="fifth_kind_mixer.GatedLinearMixer"):
+        load_network(ckpt)  # pointea's own allow-list does not know the kind
+    network, _ = load_network(ckpt, config_dirs=[configs])  # the user's folder allows it
     mixer = network.attention.blocks[0].mixer
     assert type(mixer).__name__ == "GatedLinearMixer" and mixer.gate.out_features > 0
     xyz = np.random.default_rng(0).uniform(-1, 1, (2, 128, 3)).astype(np.float32)

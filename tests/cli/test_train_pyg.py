@@ -53,7 +53,7 @@ def test_pyg_shapenet_category_subset_trains_and_tests(tmp_path):
     metrics = run(cfg)
     assert 0 <= metrics["test/instance_miou"] <= 1
     meta = load_checkpoint(out / "checkpoints" / "last.ckpt")["pointea"]
-    assert meta["class_names"] == ["Cap", "Airplane"]
+    assert meta["categories"] == ["Cap", "Airplane"]
     assert meta["category_parts"] == [[0, 1], [2, 3, 4, 5]]
 
 
