@@ -198,7 +198,9 @@ def test_readme_download_command_parses(tmp_path):
     assert len(downloads) == 2
     for download in downloads:
         args = [*download[3:], "--archive", str(tmp_path / "by_hand.zip")]
-        assert main(args) == 2  # a user error; parsed; stops at the missing archive, before touching --root
+        assert (
+            main(args) == 2
+        )  # a user error; parsed; stops at the missing archive, before touching --root
 
 
 def _anchor(heading: str) -> str:

@@ -39,7 +39,9 @@ class PartFigures:
     def predict(self, network, batch: Mapping[str, torch.Tensor]) -> torch.Tensor:
         """Part ids (B, N), restricted to each shape's category."""
         category = batch["category"]
-        return restrict_to_category(network(PointTask.network_input(batch), category), category, self.mask)
+        return restrict_to_category(
+            network(PointTask.network_input(batch), category), category, self.mask
+        )
 
     def draw(self, arrays: Mapping[str, torch.Tensor], predicted: torch.Tensor, out: Path):
         """Per shape: (its PNG, the clouds to show). Prints the mean shape IoU."""

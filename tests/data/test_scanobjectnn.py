@@ -121,6 +121,7 @@ def _zip(root, archive):
 def test_the_users_archive_installs_verified(scan_root, tmp_path):
     root, written = scan_root
     archive = _zip(root, tmp_path / "h5_files.zip")
+
     class SmallScanObjectNN(ScanObjectNN):  # the fixture's counts instead of the official
         download = ReleaseSpec(archive="h5_files.zip", counts={"train": 45, "test": 15}, points=64)
 
