@@ -37,7 +37,7 @@ def knn_torch_cluster(query: torch.Tensor, ref: torch.Tensor, k: int) -> torch.T
     order = torch.argsort(pairs[0], stable=True)
     ref_idx = pairs[1, order].reshape(batch, num_query, k) % num_ref  # (B, M, K)
     dist = (gather_points(ref.float(), ref_idx) - query.float().unsqueeze(2)).square().sum(-1)
-    return ref_idx.gather(-1, dist.argsort(-1, stable=True))
+    return ref_idx.gather(-1, dist.argsort(dim=-1, stable=True))
 
 
 @eager_only  # chunking and backend choice are data-dependent: keep it eager
