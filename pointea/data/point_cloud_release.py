@@ -89,7 +89,13 @@ class PointCloudRelease(Dataset, ABC):
         self.partial_notes: list[str] = []
         self.sources: list[tuple[Path, int]] = []
         self.tables = self.read_tables(self.root)
-        self._arrays = self.load(self.root, split)
+        try:
+            self._arrays = self.load(self.root, split)
+        except PermissionError as err:  # a folder or file of the release the user may not read
+            raise DatasetError(
+                f"{err.filename}: cannot be read ({err.strerror}); the {split} split of "
+                f"{self.root} needs it"
+            ) from err
         if not self.sources:
             self.sources = [(self.root, len(self))]
         stored = self._arrays["pos"].shape[1]

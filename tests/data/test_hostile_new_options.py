@@ -11,6 +11,10 @@ from __future__ import annotations
 import functools
 import os
 import re
+import shutil
+import tempfile
+import traceback
+from pathlib import Path
 
 import h5py
 import numpy as np
@@ -275,15 +279,47 @@ def test_a_cache_folder_that_cannot_be_written_costs_the_cache_not_the_run(optio
     assert (root / CACHE).read_text() == "in the way"
 
 
-@pytest.mark.skipif(os.geteuid() == 0, reason="root reads folders whatever their mode")
+def _as_unprivileged(action):
+    """Run ``action`` in a forked child as user ``nobody`` when this process is root (root
+    reads folders whatever their mode); the child's exit status, 0 when ``action`` passed."""
+    if os.geteuid() != 0:
+        action()
+        return 0
+    pid = os.fork()
+    if pid == 0:  # the child: never returns into pytest
+        code = 1
+        try:
+            os.setgid(65534)
+            os.setuid(65534)
+            action()
+            code = 0
+        except BaseException:
+            traceback.print_exc()
+        finally:
+            os._exit(code)
+    return os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1])
+
+
 @pytest.mark.parametrize("option", sorted(READERS))
-def test_an_unreadable_folder_is_one_line_naming_it(option, tmp_path):
-    reader, root, path = READERS[option](tmp_path)
-    path.parent.chmod(0)
+def test_an_unreadable_folder_is_one_line_naming_it(option):
+    # a folder every user may enter: the child that reads it runs as nobody
+    base = Path(tempfile.mkdtemp(prefix="pointea-unreadable-"))
     try:
-        _one_line_error(option, reader, root, re.escape(path.parent.name))
+        base.chmod(0o777)
+        reader, root, path = READERS[option](base)
+        for folder in [root, *root.rglob("*")]:
+            if folder.is_dir():
+                folder.chmod(0o777)  # the cache may be written; only one folder is shut
+        path.parent.chmod(0)
+        code = _as_unprivileged(
+            lambda: _one_line_error(option, reader, root, re.escape(path.parent.name))
+        )
+        assert code == 0, f"{option}: the unreadable {path.parent} was not one line naming it"
     finally:
-        path.parent.chmod(0o755)
+        for folder in [base, *base.rglob("*")]:
+            if folder.is_dir():
+                folder.chmod(0o755)
+        shutil.rmtree(base)
 
 
 # --- split lists -----------------------------------------------------------------------------
